@@ -1,0 +1,71 @@
+//! The CPU's only view of the machine.
+//!
+//! The interpreter is generic over this trait, so the same code runs on the whole PC
+//! ([`crate::machine::Pc`]) and on a flat-RAM test bus for the single-step suites. Addresses
+//! are physical (after segmentation, paging and the address-bus mask of the model). A multi-byte
+//! access never crosses a 4 KiB page: the CPU splits such accesses into bytes.
+
+/// Memory, I/O ports and the interrupt line, as the CPU sees them.
+pub trait Bus {
+    /// Reads a byte of physical memory.
+    fn read8(&mut self, addr: u32) -> u8;
+    /// Writes a byte of physical memory.
+    fn write8(&mut self, addr: u32, value: u8);
+
+    /// Reads a little-endian word (never crosses a page).
+    #[inline]
+    fn read16(&mut self, addr: u32) -> u16 {
+        self.read8(addr) as u16 | (self.read8(addr.wrapping_add(1)) as u16) << 8
+    }
+    /// Reads a little-endian dword (never crosses a page).
+    #[inline]
+    fn read32(&mut self, addr: u32) -> u32 {
+        self.read16(addr) as u32 | (self.read16(addr.wrapping_add(2)) as u32) << 16
+    }
+    /// Writes a little-endian word (never crosses a page).
+    #[inline]
+    fn write16(&mut self, addr: u32, value: u16) {
+        self.write8(addr, value as u8);
+        self.write8(addr.wrapping_add(1), (value >> 8) as u8);
+    }
+    /// Writes a little-endian dword (never crosses a page).
+    #[inline]
+    fn write32(&mut self, addr: u32, value: u32) {
+        self.write16(addr, value as u16);
+        self.write16(addr.wrapping_add(2), (value >> 16) as u16);
+    }
+
+    /// Bytes of ordinary memory (RAM or ROM) readable directly from `addr` up to the end of its
+    /// page, for instruction fetch; empty when `addr` is not plain memory.
+    #[inline]
+    fn code_window(&mut self, _addr: u32) -> &[u8] {
+        &[]
+    }
+
+    /// The memory's code epoch when decoded instructions may be cached: it must change whenever
+    /// bytes of a cached instruction (see [`Bus::mark_code`]) are written or the memory mapping
+    /// changes. `None` disables the decode cache.
+    #[inline]
+    fn code_epoch(&self) -> Option<u32> {
+        None
+    }
+
+    /// Called when the instruction at `addr..addr+len` enters the decode cache.
+    #[inline]
+    fn mark_code(&mut self, _addr: u32, _len: u32) {}
+
+    /// Reads an I/O port (`size` 1, 2 or 4). `now` is the CPU's cycle counter.
+    fn io_read(&mut self, port: u16, size: u8, now: u64) -> u32;
+    /// Writes an I/O port (`size` 1, 2 or 4).
+    fn io_write(&mut self, port: u16, size: u8, value: u32, now: u64);
+
+    /// Whether the interrupt controller asserts INTR.
+    #[inline]
+    fn interrupt_pending(&self) -> bool {
+        false
+    }
+    /// The interrupt-acknowledge cycle: returns the vector.
+    fn acknowledge_interrupt(&mut self, _now: u64) -> u8 {
+        0
+    }
+}

@@ -1,0 +1,92 @@
+//! Control transfer: returns, IRET, LOOP/JCXZ, and port I/O.
+
+use crate::cpu::{reg, Bus, Cpu, Fault, Insn};
+
+impl Cpu {
+    /// RET / RET imm16.
+    pub(crate) fn ret_near<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
+        let size = i.osize();
+        let t = self.peek(bus, 0, size)?;
+        let t = if i.o32() { t } else { t & 0xFFFF };
+        self.jump(t, i.o32())?;
+        let release = size as u32 + if i.op == 0xC2 { i.imm } else { 0 };
+        let sp = self.sp().wrapping_add(release);
+        self.set_sp(sp);
+        Ok(())
+    }
+
+    /// RETF / RETF imm16 (real mode).
+    pub(crate) fn ret_far<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
+        let size = i.osize();
+        let t = self.peek(bus, 0, size)?;
+        let cs = self.peek(bus, size as u32, 2)?;
+        self.jump_far(cs as u16, t, i.o32())?;
+        let release = 2 * size as u32 + if i.op == 0xCA { i.imm } else { 0 };
+        let sp = self.sp().wrapping_add(release);
+        self.set_sp(sp);
+        Ok(())
+    }
+
+    /// IRET / IRETD (real mode).
+    pub(crate) fn iret<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
+        if self.protected() {
+            self.unsupported = Some("IRET in protected mode");
+            self.attention = true;
+            return Ok(());
+        }
+        let size = i.osize();
+        let t = self.peek(bus, 0, size)?;
+        let cs = self.peek(bus, size as u32, 2)?;
+        let fl = self.peek(bus, 2 * size as u32, size)?;
+        self.jump_far(cs as u16, t, i.o32())?;
+        let sp = self.sp().wrapping_add(3 * size as u32);
+        self.set_sp(sp);
+        self.write_flags(fl, size);
+        self.attention = true;
+        Ok(())
+    }
+
+    /// LOOPNE, LOOPE, LOOP, JCXZ (E0–E3); the counter is CX or ECX by address size.
+    pub(crate) fn loop_jcxz(&mut self, i: &Insn) -> Result<(), Fault> {
+        let asize = if i.a32() { 4 } else { 2 };
+        let taken = if i.op == 0xE3 {
+            self.reg(reg::CX, asize) == 0
+        } else {
+            let c = self.reg(reg::CX, asize).wrapping_sub(1);
+            self.set_reg(reg::CX, asize, c);
+            let c = c & if i.a32() { u32::MAX } else { 0xFFFF };
+            match i.op {
+                0xE0 => c != 0 && !self.flags.zf(),
+                0xE1 => c != 0 && self.flags.zf(),
+                _ => c != 0,
+            }
+        };
+        if taken {
+            self.cycles += self.taken_penalty();
+            self.jump(self.eip.wrapping_add(i.imm), i.o32())?;
+        }
+        Ok(())
+    }
+
+    /// IN/OUT with an immediate port or DX.
+    pub(crate) fn exec_io<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
+        let size = if i.op & 1 == 0 { 1 } else { i.osize() };
+        let port = if i.op < 0xE8 { i.imm as u16 } else { self.r16(reg::DX) };
+        self.check_io(port, size)?;
+        if i.op & 2 == 0 {
+            let v = bus.io_read(port, size, self.cycles);
+            self.set_reg(reg::AX, size, v);
+        } else {
+            let v = self.reg(reg::AX, size);
+            bus.io_write(port, size, v, self.cycles);
+        }
+        self.attention = true;
+        Ok(())
+    }
+
+    /// I/O permission: none in real mode (protected-mode IOPL and the TSS bitmap come later).
+    #[inline]
+    pub(crate) fn check_io(&self, _port: u16, _size: u8) -> Result<(), Fault> {
+        Ok(())
+    }
+}

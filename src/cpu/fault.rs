@@ -1,0 +1,81 @@
+//! CPU exceptions as values.
+//!
+//! Instruction handlers return `Result<(), Fault>` and use `?`; nothing unwinds. A fault is
+//! delivered by the step loop after the handler returns, so a handler must check before it
+//! changes architectural state (as the hardware does).
+
+use std::fmt;
+
+/// Exception vectors.
+pub mod vector {
+    /// Divide error.
+    pub const DE: u8 = 0;
+    /// Debug (single step, breakpoints).
+    pub const DB: u8 = 1;
+    /// Breakpoint (INT3).
+    pub const BP: u8 = 3;
+    /// Overflow (INTO).
+    pub const OF: u8 = 4;
+    /// BOUND range exceeded.
+    pub const BR: u8 = 5;
+    /// Invalid opcode.
+    pub const UD: u8 = 6;
+    /// Device (coprocessor) not available.
+    pub const NM: u8 = 7;
+    /// Double fault.
+    pub const DF: u8 = 8;
+    /// Stack-segment fault.
+    pub const SS: u8 = 12;
+    /// General protection.
+    pub const GP: u8 = 13;
+}
+
+/// An exception raised by an instruction.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Fault {
+    /// Interrupt vector.
+    pub vector: u8,
+    /// Error code pushed in protected mode (none in real mode).
+    pub error: Option<u32>,
+}
+
+impl Fault {
+    /// An exception without error code.
+    pub const fn new(vector: u8) -> Fault {
+        Fault { vector, error: None }
+    }
+    /// #GP(code).
+    pub const fn gp(code: u32) -> Fault {
+        Fault { vector: vector::GP, error: Some(code) }
+    }
+    /// #SS(code).
+    pub const fn ss(code: u32) -> Fault {
+        Fault { vector: vector::SS, error: Some(code) }
+    }
+    /// #UD.
+    pub const UD: Fault = Fault::new(vector::UD);
+    /// #DE.
+    pub const DE: Fault = Fault::new(vector::DE);
+
+    /// Whether this is a contributory exception for the double-fault rules.
+    pub fn contributory(&self) -> bool {
+        matches!(self.vector, 0 | 10 | 11 | 12 | 13)
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NAMES: [&str; 20] = [
+            "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS", "#NP",
+            "#SS", "#GP", "#PF", "(15)", "#MF", "#AC", "#MC", "#XM",
+        ];
+        match NAMES.get(self.vector as usize) {
+            Some(n) => write!(f, "{n}")?,
+            None => write!(f, "vector {}", self.vector)?,
+        }
+        if let Some(e) = self.error {
+            write!(f, "({e:#x})")?;
+        }
+        Ok(())
+    }
+}

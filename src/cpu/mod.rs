@@ -1,0 +1,812 @@
+//! The x86 CPU: architectural state and the reference interpreter.
+//!
+//! [`Cpu::step`] fetches, decodes and executes one instruction against any [`Bus`]. Time is
+//! counted in the CPU's own clock cycles (`cycles`), charged from the opcode table's per-model
+//! costs. Exceptions are values ([`Fault`]) delivered at the end of a step; hardware interrupts
+//! are taken between instructions, after the interrupt shadow of `MOV SS`/`POP SS`/`STI`.
+//!
+//! Modelled generations: 8086 (with its undocumented behaviour), 186, 286 and 386/486 in real
+//! mode. Protected mode, paging and the x87 follow.
+
+pub mod bus;
+pub mod decode;
+mod exec;
+pub mod fault;
+pub mod flags;
+pub mod model;
+mod trace;
+
+pub use bus::Bus;
+pub use decode::Insn;
+pub use fault::Fault;
+pub use flags::Flags;
+pub use model::CpuModel;
+
+use decode::table::{self, OPS};
+use decode::{seg, DecodeError};
+use serde::{Deserialize, Serialize};
+
+/// General register numbers (the ModRM encoding).
+pub mod reg {
+    /// EAX / AX / AL
+    pub const AX: u8 = 0;
+    /// ECX / CX / CL
+    pub const CX: u8 = 1;
+    /// EDX / DX / DL
+    pub const DX: u8 = 2;
+    /// EBX / BX / BL
+    pub const BX: u8 = 3;
+    /// ESP / SP / AH
+    pub const SP: u8 = 4;
+    /// EBP / BP / CH
+    pub const BP: u8 = 5;
+    /// ESI / SI / DH
+    pub const SI: u8 = 6;
+    /// EDI / DI / BH
+    pub const DI: u8 = 7;
+}
+
+/// A segment register with its hidden descriptor cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Visible selector (real mode: the paragraph number).
+    pub selector: u16,
+    /// Linear base address.
+    pub base: u32,
+    /// Highest valid offset.
+    pub limit: u32,
+    /// Descriptor attributes (type, DPL, present, D/B, G), as in the descriptor's bytes 5–6.
+    pub attrs: u16,
+}
+
+/// GDTR/IDTR.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableReg {
+    /// Linear base.
+    pub base: u32,
+    /// Limit in bytes minus one.
+    pub limit: u16,
+}
+
+/// Why [`Cpu::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// The cycle budget was used up.
+    Budget,
+    /// The CPU is halted with no interrupt to take.
+    Halted,
+    /// An instruction asked the machine to look at something (I/O done, flags changed).
+    Attention,
+    /// A triple fault (or a fault while delivering a double fault): the machine must reset.
+    TripleFault,
+    /// The guest did something this emulator does not model yet.
+    Unsupported(&'static str),
+}
+
+/// Architectural state of one x86 CPU plus the interpreter's bookkeeping.
+#[derive(Clone, Debug)]
+pub struct Cpu {
+    /// The modelled generation.
+    pub model: CpuModel,
+    /// EAX..EDI; index 8 is a constant zero used by effective-address calculation.
+    pub regs: [u32; 9],
+    /// Instruction pointer (offset in CS).
+    pub eip: u32,
+    /// EFLAGS.
+    pub flags: Flags,
+    /// ES, CS, SS, DS, FS, GS.
+    pub segs: [Segment; 6],
+    /// Control registers CR0..CR4.
+    pub cr: [u32; 5],
+    /// Debug registers DR0..DR7.
+    pub dr: [u32; 8],
+    /// Global descriptor table register.
+    pub gdtr: TableReg,
+    /// Interrupt descriptor table register.
+    pub idtr: TableReg,
+    /// Cycles executed since power-on (the machine's virtual clock).
+    pub cycles: u64,
+    /// Instructions retired since power-on.
+    pub instructions: u64,
+    /// HLT executed, waiting for an interrupt.
+    pub halted: bool,
+    /// An unsupported-feature stop requested by the last instruction.
+    pub unsupported: Option<&'static str>,
+    /// Interrupts are inhibited for one instruction (after MOV SS, POP SS, STI).
+    shadow: bool,
+    /// The instruction asked the run loop to return to the machine.
+    attention: bool,
+    /// EIP of the instruction being executed.
+    start_eip: u32,
+    /// The current REP instruction is unfinished (EIP stays on it).
+    pub rep_pending: bool,
+    /// Address-bus mask of the model.
+    addr_mask: u32,
+    /// Segment offsets wrap at 64 KiB instead of faulting (8086/186).
+    wraps: bool,
+    /// Nesting of exception delivery (for double and triple faults).
+    delivering: u8,
+    /// A triple fault happened; the machine must reset.
+    tripled: bool,
+    /// Cycle count at which the current run slice ends (REP loops yield there).
+    slice_end: u64,
+    /// Decoded instructions by physical address.
+    icache: ICache,
+    /// Traces of decoded instructions (taken out of the CPU while a run slice uses them).
+    traces: Option<Box<trace::TraceCache>>,
+    /// Use the decode cache and traces (on by default). Off, every instruction is fetched and
+    /// decoded afresh: the reference path, for comparison and debugging.
+    pub decode_cache: bool,
+}
+
+/// Lines of the decoded-instruction cache (direct mapped by physical address).
+const ICACHE_LINES: usize = 1 << 13;
+
+/// One decoded instruction, valid while the memory's code epoch is unchanged.
+#[derive(Clone, Copy)]
+struct CacheLine {
+    /// Physical address, with the decode mode (CS default operand size) in bit 32; an empty
+    /// line has bit 33 set so it never matches.
+    tag: u64,
+    epoch: u32,
+    cost: u32,
+    insn: Insn,
+}
+
+/// The decoded-instruction cache: decoding is skipped for code that runs again, the way Bochs
+/// keeps pre-decoded instructions. Lines are checked against the page generation kept by
+/// memory, which changes on every write to a page that holds cached code (self-modifying code,
+/// loaders, DMA), so a stale line is never used.
+#[derive(Clone)]
+struct ICache(Box<[CacheLine; ICACHE_LINES]>);
+
+impl ICache {
+    fn new() -> ICache {
+        let empty = CacheLine { tag: 1 << 33, epoch: 0, cost: 0, insn: Insn::default() };
+        let lines: Box<[CacheLine]> = vec![empty; ICACHE_LINES].into_boxed_slice();
+        match lines.try_into() {
+            Ok(a) => ICache(a),
+            Err(_) => unreachable!("the vector has ICACHE_LINES lines"),
+        }
+    }
+}
+
+impl std::fmt::Debug for ICache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ICache({} lines)", self.0.len())
+    }
+}
+
+const CR0_PE: u32 = 1;
+const CR0_ET: u32 = 1 << 4;
+
+impl Cpu {
+    /// A CPU of the given model in its power-on state.
+    pub fn new(model: CpuModel) -> Cpu {
+        let mut cpu = Cpu {
+            model,
+            regs: [0; 9],
+            eip: 0,
+            flags: Flags::default(),
+            segs: [Segment::default(); 6],
+            cr: [0; 5],
+            dr: [0; 8],
+            gdtr: TableReg::default(),
+            idtr: TableReg::default(),
+            cycles: 0,
+            instructions: 0,
+            halted: false,
+            unsupported: None,
+            shadow: false,
+            attention: false,
+            start_eip: 0,
+            rep_pending: false,
+            addr_mask: model.address_mask(),
+            wraps: model < CpuModel::I286,
+            delivering: 0,
+            tripled: false,
+            slice_end: u64::MAX,
+            icache: ICache::new(),
+            traces: Some(Box::new(trace::TraceCache::new())),
+            decode_cache: true,
+        };
+        cpu.reset();
+        cpu
+    }
+
+    /// The reset (RESET pin) state: CS:IP = F000:FFF0 with the CS base at the top of the
+    /// address space, so the first fetch reads the BIOS reset vector.
+    pub fn reset(&mut self) {
+        self.regs = [0; 9];
+        self.flags = Flags::default();
+        self.flags.set(if self.model < CpuModel::I286 { 0xF002 } else { 0x0002 });
+        for s in self.segs.iter_mut() {
+            *s = Segment { selector: 0, base: 0, limit: 0xFFFF, attrs: 0x0093 };
+        }
+        let cs_base = match self.model {
+            CpuModel::I8086 | CpuModel::I186 => 0xF0000,
+            CpuModel::I286 => 0xFF0000,
+            _ => 0xFFFF_0000,
+        };
+        self.segs[seg::CS as usize] =
+            Segment { selector: 0xF000, base: cs_base, limit: 0xFFFF, attrs: 0x009B };
+        self.eip = 0xFFF0;
+        self.cr = [0; 5];
+        if self.model >= CpuModel::I386 {
+            self.cr[0] = CR0_ET | 0x6000_0000 * (self.model >= CpuModel::I486) as u32;
+            // DX holds the component and revision id after reset.
+            self.regs[reg::DX as usize] = if self.model == CpuModel::I386 { 0x0308 } else { 0x0402 };
+        } else if self.model == CpuModel::I286 {
+            self.cr[0] = 0xFFF0; // MSW: reserved bits read as ones
+        }
+        self.dr = [0; 8];
+        self.dr[6] = 0xFFFF_0FF0;
+        self.dr[7] = 0x400;
+        self.gdtr = TableReg { base: 0, limit: 0xFFFF };
+        self.idtr = TableReg { base: 0, limit: 0x3FF };
+        self.halted = false;
+        self.shadow = false;
+        self.rep_pending = false;
+        self.delivering = 0;
+        self.unsupported = None;
+    }
+
+    // ----- registers -------------------------------------------------------------------
+
+    /// 8-bit register (AL, CL, DL, BL, AH, CH, DH, BH).
+    #[inline(always)]
+    pub fn r8(&self, r: u8) -> u8 {
+        (self.regs[(r & 3) as usize] >> ((r & 4) << 1)) as u8
+    }
+    /// Sets an 8-bit register.
+    #[inline(always)]
+    pub fn set_r8(&mut self, r: u8, v: u8) {
+        let sh = (r & 4) << 1;
+        let i = (r & 3) as usize;
+        self.regs[i] = (self.regs[i] & !(0xFF << sh)) | (v as u32) << sh;
+    }
+    /// 16-bit register.
+    #[inline(always)]
+    pub fn r16(&self, r: u8) -> u16 {
+        self.regs[r as usize] as u16
+    }
+    /// Sets a 16-bit register, keeping the upper half.
+    #[inline(always)]
+    pub fn set_r16(&mut self, r: u8, v: u16) {
+        let i = r as usize;
+        self.regs[i] = (self.regs[i] & 0xFFFF_0000) | v as u32;
+    }
+    /// Register of `size` bytes.
+    #[inline(always)]
+    pub fn reg(&self, r: u8, size: u8) -> u32 {
+        match size {
+            1 => self.r8(r) as u32,
+            2 => self.r16(r) as u32,
+            _ => self.regs[r as usize],
+        }
+    }
+    /// Sets a register of `size` bytes.
+    #[inline(always)]
+    pub fn set_reg(&mut self, r: u8, size: u8, v: u32) {
+        match size {
+            1 => self.set_r8(r, v as u8),
+            2 => self.set_r16(r, v as u16),
+            _ => self.regs[r as usize] = v,
+        }
+    }
+
+    /// Current EFLAGS value.
+    pub fn eflags(&self) -> u32 {
+        self.flags.get()
+    }
+
+    /// Writes FLAGS/EFLAGS as POPF/IRET do in real mode: read-only and reserved bits follow the
+    /// model (the 8086 keeps bits 12–15 set, the 286 clears them in real mode).
+    pub fn write_flags(&mut self, v: u32, size: u8) {
+        let old = self.flags.get();
+        let (writable, ones) = match self.model {
+            CpuModel::I8086 | CpuModel::I186 => (0x0FD5, 0xF002),
+            CpuModel::I286 => (0x0FD5, 0x0002),
+            CpuModel::I386 => (0x7FD5, 0x0002),
+            CpuModel::I486 => (0x0024_7FD5, 0x0002),
+        };
+        let writable = if size == 2 { writable & 0xFFFF } else { writable };
+        let new = (old & !writable) | (v & writable);
+        let new = (new & !0x8028) | ones;
+        self.flags.set(new);
+    }
+
+    /// Loads a segment register the real-mode way: base = selector × 16, limit kept.
+    #[inline]
+    pub fn load_seg_real(&mut self, s: u8, sel: u16) {
+        let seg = &mut self.segs[s as usize];
+        seg.selector = sel;
+        seg.base = (sel as u32) << 4;
+    }
+
+    /// Whether the CPU is in protected mode (CR0.PE).
+    pub fn protected(&self) -> bool {
+        self.cr[0] & CR0_PE != 0
+    }
+
+    /// Linear address of CS:EIP.
+    pub fn pc_linear(&self) -> u32 {
+        self.segs[seg::CS as usize].base.wrapping_add(self.eip)
+    }
+
+    /// Physical address for a linear one (the address-bus mask; paging comes later).
+    #[inline(always)]
+    pub fn phys(&self, lin: u32) -> u32 {
+        lin & self.addr_mask
+    }
+
+    // ----- memory ----------------------------------------------------------------------
+
+    /// Effective address (offset) of the instruction's memory operand.
+    #[inline(always)]
+    pub fn ea(&self, i: &Insn) -> u32 {
+        let off = self.regs[i.base as usize]
+            .wrapping_add(self.regs[i.index as usize] << i.scale)
+            .wrapping_add(i.disp);
+        if i.a32() {
+            off
+        } else {
+            off & 0xFFFF
+        }
+    }
+
+    /// Checks `size` bytes at `seg:off` against the segment limit (286+). Returns whether the
+    /// access wraps around the end of a 64 KiB segment (8086/186).
+    #[inline(always)]
+    fn check_limit(&self, s: u8, off: u32, size: u8) -> Result<bool, Fault> {
+        let last = off as u64 + size as u64 - 1;
+        if self.wraps {
+            return Ok(last > 0xFFFF);
+        }
+        if last > self.segs[s as usize].limit as u64 {
+            // The 286 reports every real-mode limit violation as #GP; the 386 uses #SS for SS.
+            return Err(if s == seg::SS && self.model >= CpuModel::I386 {
+                Fault::ss(0)
+            } else {
+                Fault::gp(0)
+            });
+        }
+        Ok(false)
+    }
+
+    /// Reads `size` (1, 2, 4) bytes at `seg:off`.
+    #[inline(always)]
+    pub fn read_mem<B: Bus>(&mut self, bus: &mut B, s: u8, off: u32, size: u8) -> Result<u32, Fault> {
+        let wrap = self.check_limit(s, off, size)?;
+        let lin = self.segs[s as usize].base.wrapping_add(off);
+        let p = self.phys(lin);
+        if size == 1 {
+            return Ok(bus.read8(p) as u32);
+        }
+        if !wrap && (p & 0xFFF) <= 0x1000 - size as u32 {
+            return Ok(if size == 2 { bus.read16(p) as u32 } else { bus.read32(p) });
+        }
+        let mut v = 0;
+        for k in 0..size as u32 {
+            let o = if wrap { off.wrapping_add(k) & 0xFFFF } else { off.wrapping_add(k) };
+            let a = self.phys(self.segs[s as usize].base.wrapping_add(o));
+            v |= (bus.read8(a) as u32) << (8 * k);
+        }
+        Ok(v)
+    }
+
+    /// Writes `size` (1, 2, 4) bytes at `seg:off`.
+    #[inline(always)]
+    pub fn write_mem<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        s: u8,
+        off: u32,
+        size: u8,
+        v: u32,
+    ) -> Result<(), Fault> {
+        let wrap = self.check_limit(s, off, size)?;
+        let lin = self.segs[s as usize].base.wrapping_add(off);
+        let p = self.phys(lin);
+        if size == 1 {
+            bus.write8(p, v as u8);
+            return Ok(());
+        }
+        if !wrap && (p & 0xFFF) <= 0x1000 - size as u32 {
+            if size == 2 {
+                bus.write16(p, v as u16);
+            } else {
+                bus.write32(p, v);
+            }
+            return Ok(());
+        }
+        for k in 0..size as u32 {
+            let o = if wrap { off.wrapping_add(k) & 0xFFFF } else { off.wrapping_add(k) };
+            let a = self.phys(self.segs[s as usize].base.wrapping_add(o));
+            bus.write8(a, (v >> (8 * k)) as u8);
+        }
+        Ok(())
+    }
+
+    /// Reads the r/m operand.
+    #[inline(always)]
+    pub fn read_rm<B: Bus>(&mut self, bus: &mut B, i: &Insn, size: u8) -> Result<u32, Fault> {
+        if i.is_reg() {
+            Ok(self.reg(i.rm(), size))
+        } else {
+            let off = self.ea(i);
+            self.read_mem(bus, i.seg, off, size)
+        }
+    }
+
+    /// Writes the r/m operand.
+    #[inline(always)]
+    pub fn write_rm<B: Bus>(&mut self, bus: &mut B, i: &Insn, size: u8, v: u32) -> Result<(), Fault> {
+        if i.is_reg() {
+            self.set_reg(i.rm(), size, v);
+            Ok(())
+        } else {
+            let off = self.ea(i);
+            self.write_mem(bus, i.seg, off, size, v)
+        }
+    }
+
+    // ----- stack -----------------------------------------------------------------------
+
+    /// Whether the stack is 32-bit (SS.B).
+    #[inline(always)]
+    fn stack32(&self) -> bool {
+        self.segs[seg::SS as usize].attrs & 0x4000 != 0
+    }
+
+    #[inline(always)]
+    fn sp(&self) -> u32 {
+        if self.stack32() {
+            self.regs[reg::SP as usize]
+        } else {
+            self.regs[reg::SP as usize] & 0xFFFF
+        }
+    }
+
+    #[inline(always)]
+    fn set_sp(&mut self, v: u32) {
+        if self.stack32() {
+            self.regs[reg::SP as usize] = v;
+        } else {
+            self.set_r16(reg::SP, v as u16);
+        }
+    }
+
+    /// Pushes `size` bytes.
+    #[inline(always)]
+    pub fn push<B: Bus>(&mut self, bus: &mut B, size: u8, v: u32) -> Result<(), Fault> {
+        let sp = self.sp().wrapping_sub(size as u32);
+        let sp = if self.stack32() { sp } else { sp & 0xFFFF };
+        self.write_mem(bus, seg::SS, sp, size, v)?;
+        self.set_sp(sp);
+        Ok(())
+    }
+
+    /// Pops `size` bytes.
+    #[inline(always)]
+    pub fn pop<B: Bus>(&mut self, bus: &mut B, size: u8) -> Result<u32, Fault> {
+        let sp = self.sp();
+        let v = self.read_mem(bus, seg::SS, sp, size)?;
+        self.set_sp(sp.wrapping_add(size as u32));
+        Ok(v)
+    }
+
+    /// Reads the value `depth` bytes above the stack top without popping.
+    #[inline]
+    fn peek<B: Bus>(&mut self, bus: &mut B, depth: u32, size: u8) -> Result<u32, Fault> {
+        let off = self.sp().wrapping_add(depth);
+        let off = if self.stack32() { off } else { off & 0xFFFF };
+        self.read_mem(bus, seg::SS, off, size)
+    }
+
+    // ----- control transfer ------------------------------------------------------------
+
+    /// Jumps within CS; the offset is truncated to the operand size.
+    #[inline(always)]
+    fn jump(&mut self, target: u32, o32: bool) -> Result<(), Fault> {
+        let t = if o32 { target } else { target & 0xFFFF };
+        if !self.wraps && t > self.segs[seg::CS as usize].limit {
+            return Err(Fault::gp(0));
+        }
+        self.eip = t;
+        Ok(())
+    }
+
+    /// Far jump in real mode.
+    fn jump_far(&mut self, sel: u16, off: u32, o32: bool) -> Result<(), Fault> {
+        let off = if o32 { off } else { off & 0xFFFF };
+        if !self.wraps && off > self.segs[seg::CS as usize].limit {
+            return Err(Fault::gp(0));
+        }
+        self.load_seg_real(seg::CS, sel);
+        self.eip = off;
+        Ok(())
+    }
+
+    /// Delivers interrupt `vector` through the real-mode IVT, pushing `ret` as the return IP.
+    fn real_interrupt<B: Bus>(&mut self, bus: &mut B, vector: u8, ret: u32) -> Result<(), Fault> {
+        let off = vector as u32 * 4;
+        if self.model >= CpuModel::I286 && off + 3 > self.idtr.limit as u32 {
+            return Err(Fault::gp(vector as u32 * 8 + 2));
+        }
+        let ent = self.phys(self.idtr.base.wrapping_add(off));
+        let ip = bus.read16(ent) as u32;
+        let cs = bus.read16(self.phys(self.idtr.base.wrapping_add(off + 2)));
+        let fl = self.flags.get();
+        let cs_old = self.segs[seg::CS as usize].selector as u32;
+        self.push(bus, 2, fl)?;
+        self.push(bus, 2, cs_old)?;
+        self.push(bus, 2, ret)?;
+        self.flags.assign(flags::IF | flags::TF | flags::AC, false);
+        self.load_seg_real(seg::CS, cs);
+        self.eip = ip;
+        Ok(())
+    }
+
+    /// Software interrupt (INT n, INT3, INTO): the return address is the next instruction.
+    fn soft_interrupt<B: Bus>(&mut self, bus: &mut B, vector: u8) -> Result<(), Fault> {
+        if self.protected() {
+            self.unsupported = Some("interrupt in protected mode");
+            self.attention = true;
+            return Ok(());
+        }
+        let ret = self.eip;
+        self.real_interrupt(bus, vector, ret)
+    }
+
+    /// Delivers an exception raised by the current instruction.
+    fn deliver_fault<B: Bus>(&mut self, bus: &mut B, f: Fault) {
+        // Faults restart the instruction; the 8086/186 divide error is a trap to the next one.
+        let ret = if f.vector == fault::vector::DE && self.model < CpuModel::I286 {
+            self.eip
+        } else if f.vector == fault::vector::DB {
+            self.eip
+        } else {
+            self.start_eip
+        };
+        self.rep_pending = false;
+        self.deliver(bus, f, ret);
+    }
+
+    fn deliver<B: Bus>(&mut self, bus: &mut B, f: Fault, ret: u32) {
+        self.eip = ret;
+        if self.protected() {
+            self.unsupported = Some("exception in protected mode");
+            self.attention = true;
+            return;
+        }
+        self.delivering += 1;
+        let r = self.real_interrupt(bus, f.vector, ret);
+        self.delivering -= 1;
+        if let Err(nested) = r {
+            if self.delivering >= 1 || f.vector == fault::vector::DF {
+                self.unsupported = None;
+                self.triple_fault();
+                return;
+            }
+            // A fault while delivering a fault: double fault (contributory rules simplified
+            // for real mode, where only #GP/#SS can occur).
+            let _ = nested;
+            self.delivering += 1;
+            let r = self.real_interrupt(bus, fault::vector::DF, ret);
+            self.delivering -= 1;
+            if r.is_err() {
+                self.triple_fault();
+            }
+        }
+    }
+
+    fn triple_fault(&mut self) {
+        self.tripled = true;
+        self.attention = true;
+    }
+
+    // ----- the interpreter loop ----------------------------------------------------------
+
+    /// Fetches and decodes the instruction at CS:EIP, advances EIP past it, and returns it with
+    /// its clock cost.
+    #[inline(always)]
+    fn fetch<B: Bus>(&mut self, bus: &mut B) -> Result<(Insn, u64), Fault> {
+        let cs = &self.segs[seg::CS as usize];
+        let d32 = cs.attrs & 0x4000 != 0;
+        let limit = cs.limit;
+        let eip = self.eip;
+        let phys = cs.base.wrapping_add(eip) & self.addr_mask;
+        let tag = phys as u64 | (d32 as u64) << 32;
+        let epoch = if self.decode_cache { bus.code_epoch() } else { None };
+        let slot = phys as usize & (ICACHE_LINES - 1);
+        let ip_mask = if d32 { u32::MAX } else { 0xFFFF };
+        if let Some(epoch) = epoch {
+            let line = &self.icache.0[slot];
+            if line.tag == tag && line.epoch == epoch && eip as u64 + line.insn.len as u64 <= limit as u64 + 1 {
+                self.eip = eip.wrapping_add(line.insn.len as u32) & ip_mask;
+                return Ok((line.insn, line.cost as u64));
+            }
+        }
+        self.fetch_miss(bus, d32, phys, epoch, ip_mask)
+    }
+
+    /// Decodes at CS:EIP (decode-cache miss) and fills the cache line when allowed.
+    #[inline(never)]
+    fn fetch_miss<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        d32: bool,
+        phys: u32,
+        epoch: Option<u32>,
+        ip_mask: u32,
+    ) -> Result<(Insn, u64), Fault> {
+        let mut insn = Insn::default();
+        let limit = self.segs[seg::CS as usize].limit;
+        let room = (limit.wrapping_sub(self.eip) as usize).saturating_add(1);
+        let window = bus.code_window(phys);
+        let n = window.len().min(room);
+        match decode::decode_into(&window[..n], self.model, d32, &mut insn) {
+            Ok(()) => {
+                let cost = self.cost(&insn);
+                if let Some(epoch) = epoch {
+                    bus.mark_code(phys, insn.len as u32);
+                    let tag = phys as u64 | (d32 as u64) << 32;
+                    self.icache.0[phys as usize & (ICACHE_LINES - 1)] =
+                        CacheLine { tag, epoch, cost: cost as u32, insn };
+                }
+                self.eip = self.eip.wrapping_add(insn.len as u32) & ip_mask;
+                return Ok((insn, cost));
+            }
+            Err(DecodeError::Incomplete) => {}
+            Err(e) => return Err(self.decode_fault(e)),
+        }
+        self.fetch_slow(bus, d32, &mut insn)?;
+        self.eip = self.eip.wrapping_add(insn.len as u32) & ip_mask;
+        Ok((insn, self.cost(&insn)))
+    }
+
+    /// Fetch across a page boundary, the end of the segment or outside plain memory.
+    #[cold]
+    fn fetch_slow<B: Bus>(&mut self, bus: &mut B, d32: bool, insn: &mut Insn) -> Result<(), Fault> {
+        let mut buf = [0u8; 32];
+        let cs = self.segs[seg::CS as usize];
+        let mut n = 0;
+        while n < buf.len() {
+            let mut off = self.eip.wrapping_add(n as u32);
+            if self.wraps || !d32 && self.model < CpuModel::I386 {
+                off &= 0xFFFF;
+            }
+            if !self.wraps && off > cs.limit {
+                break;
+            }
+            buf[n] = bus.read8(self.phys(cs.base.wrapping_add(off)));
+            n += 1;
+        }
+        match decode::decode_into(&buf[..n], self.model, d32, insn) {
+            Ok(()) => Ok(()),
+            Err(DecodeError::Incomplete) if n < buf.len() => Err(Fault::gp(0)),
+            Err(DecodeError::Incomplete) => Err(Fault::UD),
+            Err(e) => Err(self.decode_fault(e)),
+        }
+    }
+
+    fn decode_fault(&self, e: DecodeError) -> Fault {
+        match e {
+            // The 286 raises #UD for an instruction over 10 bytes; the 386 #GP over 15.
+            DecodeError::TooLong if self.model >= CpuModel::I386 => Fault::gp(0),
+            _ => Fault::UD,
+        }
+    }
+
+    /// Clock cost of an instruction from the opcode table.
+    #[inline(always)]
+    fn cost(&self, i: &Insn) -> u64 {
+        let row = &OPS[i.op as usize];
+        let t = self.model.timing_index();
+        let mut c = row.cycles[t] as u64;
+        if i.modrm < 0xC0 && matches!(row.form, table::Form::M | table::Form::MI8 | table::Form::MIv | table::Form::Grp3) {
+            c += row.mem[t] as u64;
+            if t == 0 {
+                c += table::ea_cycles_8086(i.modrm) as u64;
+            }
+        }
+        c.clamp(1, u16::MAX as u64)
+    }
+
+    /// Executes one instruction (or one slice of a REP string instruction), taking a pending
+    /// hardware interrupt first if one is allowed.
+    pub fn step<B: Bus>(&mut self, bus: &mut B) {
+        if !std::mem::take(&mut self.shadow) && bus.interrupt_pending() && self.flags.if_() {
+            self.take_interrupt(bus);
+            return;
+        }
+        let trap = self.flags.tf();
+        self.step_plain(bus);
+        if trap && !self.shadow && !self.rep_pending {
+            let ret = self.eip;
+            self.deliver(bus, Fault::new(fault::vector::DB), ret);
+        }
+    }
+
+    /// One instruction without the interrupt, shadow and single-step checks: the hot path of
+    /// [`Cpu::run`] when none of those can apply.
+    #[inline(always)]
+    fn step_plain<B: Bus>(&mut self, bus: &mut B) {
+        self.start_eip = self.eip;
+        let (insn, cost) = match self.fetch(bus) {
+            Ok(x) => x,
+            Err(f) => {
+                self.cycles += 2;
+                self.deliver_fault(bus, f);
+                return;
+            }
+        };
+        self.cycles += cost;
+        match self.execute(bus, &insn) {
+            Ok(()) => self.instructions += !self.rep_pending as u64,
+            Err(f) => self.deliver_fault(bus, f),
+        }
+    }
+
+    /// Acknowledges the interrupt controller and enters the handler.
+    #[cold]
+    fn take_interrupt<B: Bus>(&mut self, bus: &mut B) {
+        self.halted = false;
+        let v = bus.acknowledge_interrupt(self.cycles);
+        self.cycles += 61;
+        let ret = self.eip;
+        self.deliver(bus, Fault::new(v), ret);
+    }
+
+    /// Runs until the cycle counter reaches `until`, the CPU halts, or an instruction needs the
+    /// machine's attention (port I/O, a triple fault, an unsupported feature).
+    pub fn run<B: Bus>(&mut self, bus: &mut B, until: u64) -> Exit {
+        let mut tc = self.traces.take().unwrap_or_else(|| Box::new(trace::TraceCache::new()));
+        let exit = self.run_slice(bus, until, &mut tc);
+        self.traces = Some(tc);
+        exit
+    }
+
+    fn run_slice<B: Bus>(&mut self, bus: &mut B, until: u64, tc: &mut trace::TraceCache) -> Exit {
+        self.attention = false;
+        self.slice_end = until;
+        loop {
+            if self.halted {
+                if self.flags.if_() && bus.interrupt_pending() {
+                    self.take_interrupt(bus);
+                } else {
+                    return Exit::Halted;
+                }
+            }
+            if self.cycles >= until {
+                return Exit::Budget;
+            }
+            if self.shadow || self.flags.bits & flags::TF != 0 || bus.interrupt_pending() || !self.decode_cache {
+                self.step(bus);
+            } else {
+                self.run_trace(bus, tc, until);
+            }
+            if self.attention {
+                self.attention = false;
+                if std::mem::take(&mut self.tripled) {
+                    return Exit::TripleFault;
+                }
+                if let Some(what) = self.unsupported.take() {
+                    return Exit::Unsupported(what);
+                }
+                return Exit::Attention;
+            }
+        }
+    }
+
+    /// Executes one whole instruction: a REP string instruction runs to completion. Used by the
+    /// single-step suites and the debugger.
+    pub fn step_instruction<B: Bus>(&mut self, bus: &mut B) {
+        self.slice_end = u64::MAX;
+        self.step(bus);
+        while self.rep_pending {
+            self.step(bus);
+        }
+    }
+}

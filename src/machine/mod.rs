@@ -1,0 +1,376 @@
+//! The PC: CPU, memory and devices, and the run loop that ties them to virtual time.
+//!
+//! [`Pc`] owns a [`Cpu`] and a [`Board`] (memory + device platform). The board is the CPU's
+//! [`Bus`]: every memory access, port access and interrupt acknowledge goes through it.
+//!
+//! The run loop gives the CPU a cycle budget up to the next device deadline; when the CPU comes
+//! back (budget used, I/O done, HLT), due device events run, requests from devices (exit,
+//! shutdown, reset, A20) are acted on, and a halted CPU skips ahead to the next event.
+
+use crate::cpu::{self, Bus, Cpu, CpuModel};
+use crate::mem::{MemError, Memory, Mmio};
+use glassbox_devices::bus::ResetKind;
+use glassbox_devices::debugport::DebugSink;
+use glassbox_devices::platform::{Platform, PlatformConfig};
+use glassbox_devices::time::Cycles;
+use std::time::{Duration, Instant};
+
+/// How to build a machine.
+#[derive(Debug)]
+pub struct MachineConfig {
+    /// CPU model.
+    pub cpu: CpuModel,
+    /// RAM size in bytes.
+    pub memory: u64,
+    /// CPU clock in Hz (virtual cycles per virtual second); the model's nominal clock if `None`.
+    pub clock_hz: Option<u64>,
+    /// Where port 0xE9 output goes.
+    pub debugcon: DebugSink,
+}
+
+impl Default for MachineConfig {
+    fn default() -> Self {
+        MachineConfig { cpu: CpuModel::I486, memory: 16 << 20, clock_hz: None, debugcon: DebugSink::None }
+    }
+}
+
+/// A device that answers an MMIO window.
+pub trait MmioHandler {
+    /// Reads `size` bytes at `offset` in the window.
+    fn read(&mut self, offset: u32, size: u8) -> u32;
+    /// Writes `size` bytes at `offset` in the window.
+    fn write(&mut self, offset: u32, size: u8, value: u32);
+}
+
+/// Memory and devices: what the CPU sees through [`Bus`].
+pub struct Board {
+    /// Physical memory.
+    pub mem: Memory,
+    /// Port-mapped devices, scheduler and IRQ lines.
+    pub platform: Platform,
+    mmio: Vec<Box<dyn MmioHandler>>,
+    /// Set when a device raised a request (exit, shutdown, reset, A20) during the last access.
+    signalled: bool,
+    /// The PIC's INTR output, refreshed whenever device state can change (port access, device
+    /// events, acknowledge): the CPU polls it before every instruction.
+    intr: bool,
+}
+
+impl Board {
+    /// Runs due device events and refreshes the cached interrupt line.
+    fn run_due_events(&mut self, now: u64) {
+        self.platform.run_due_events(Cycles(now));
+        self.after_device_activity();
+    }
+
+    #[inline]
+    fn after_device_activity(&mut self) {
+        self.signalled |= self.platform.signals.any();
+        self.intr = self.platform.interrupt_pending();
+    }
+
+    #[cold]
+    fn mmio_read(&mut self, m: Mmio, size: u8) -> u32 {
+        match self.mmio.get_mut(m.region) {
+            Some(h) => h.read(m.offset, size),
+            None => u32::MAX,
+        }
+    }
+
+    #[cold]
+    fn mmio_write(&mut self, m: Mmio, size: u8, v: u32) {
+        if let Some(h) = self.mmio.get_mut(m.region) {
+            h.write(m.offset, size, v);
+        }
+    }
+}
+
+impl Bus for Board {
+    #[inline(always)]
+    fn read8(&mut self, addr: u32) -> u8 {
+        match self.mem.read8(addr) {
+            Ok(v) => v,
+            Err(m) => self.mmio_read(m, 1) as u8,
+        }
+    }
+    #[inline(always)]
+    fn read16(&mut self, addr: u32) -> u16 {
+        match self.mem.read16(addr) {
+            Ok(v) => v,
+            Err(m) => self.mmio_read(m, 2) as u16,
+        }
+    }
+    #[inline(always)]
+    fn read32(&mut self, addr: u32) -> u32 {
+        match self.mem.read32(addr) {
+            Ok(v) => v,
+            Err(m) => self.mmio_read(m, 4),
+        }
+    }
+    #[inline(always)]
+    fn write8(&mut self, addr: u32, v: u8) {
+        if let Err(m) = self.mem.write(addr, 1, v as u32) {
+            self.mmio_write(m, 1, v as u32);
+        }
+    }
+    #[inline(always)]
+    fn write16(&mut self, addr: u32, v: u16) {
+        if let Err(m) = self.mem.write(addr, 2, v as u32) {
+            self.mmio_write(m, 2, v as u32);
+        }
+    }
+    #[inline(always)]
+    fn write32(&mut self, addr: u32, v: u32) {
+        if let Err(m) = self.mem.write(addr, 4, v) {
+            self.mmio_write(m, 4, v);
+        }
+    }
+    #[inline(always)]
+    fn code_window(&mut self, addr: u32) -> &[u8] {
+        self.mem.code_window(addr)
+    }
+    #[inline(always)]
+    fn code_epoch(&self) -> Option<u32> {
+        Some(self.mem.code_epoch())
+    }
+    #[inline]
+    fn mark_code(&mut self, addr: u32, len: u32) {
+        self.mem.mark_code(addr, len);
+    }
+    fn io_read(&mut self, port: u16, size: u8, now: u64) -> u32 {
+        let v = self.platform.io_read(port, size, Cycles(now));
+        self.after_device_activity();
+        v
+    }
+    fn io_write(&mut self, port: u16, size: u8, value: u32, now: u64) {
+        self.platform.io_write(port, size, value, Cycles(now));
+        self.after_device_activity();
+    }
+    #[inline(always)]
+    fn interrupt_pending(&self) -> bool {
+        self.intr
+    }
+    fn acknowledge_interrupt(&mut self, now: u64) -> u8 {
+        let v = self.platform.acknowledge_interrupt(Cycles(now));
+        self.after_device_activity();
+        v
+    }
+}
+
+/// Why [`Pc::run`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The guest wrote `value` to the exit port 0xF4 (process status `(value << 1) | 1`).
+    Exit(u32),
+    /// The guest wrote "Shutdown" to the Bochs port 0x8900.
+    Shutdown,
+    /// The instruction limit was reached.
+    InstructionLimit,
+    /// The CPU halted with nothing left that could wake it (interrupts off or no timer).
+    Halted,
+    /// The guest used something not emulated yet.
+    Unsupported(&'static str),
+}
+
+/// Limits for a run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunLimits {
+    /// Stop after this many instructions in total.
+    pub max_instructions: Option<u64>,
+}
+
+/// Execution statistics.
+#[derive(Clone, Copy, Debug)]
+pub struct Stats {
+    /// Instructions retired.
+    pub instructions: u64,
+    /// Virtual cycles elapsed.
+    pub cycles: u64,
+    /// Host time spent in [`Pc::run`].
+    pub wall: Duration,
+    /// Machine resets (triple faults, reset requests) so far.
+    pub resets: u64,
+}
+
+impl Stats {
+    /// Guest instructions per host microsecond.
+    pub fn mips(&self) -> f64 {
+        let s = self.wall.as_secs_f64();
+        if s > 0.0 {
+            self.instructions as f64 / s / 1e6
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Errors building a machine.
+#[derive(Debug, thiserror::Error)]
+pub enum MachineError {
+    /// Memory set-up failed.
+    #[error(transparent)]
+    Memory(#[from] MemError),
+}
+
+/// A whole PC.
+pub struct Pc {
+    /// The CPU.
+    pub cpu: Cpu,
+    /// Memory and devices.
+    pub board: Board,
+    clock_hz: u64,
+    wall: Duration,
+    resets: u64,
+}
+
+impl Pc {
+    /// Builds a powered-on machine (no firmware loaded yet).
+    pub fn new(cfg: MachineConfig) -> Result<Pc, MachineError> {
+        let clock_hz = cfg.clock_hz.unwrap_or_else(|| cfg.cpu.default_clock_hz());
+        let mem = Memory::new(cfg.memory)?;
+        let platform = Platform::new(PlatformConfig { debugcon: cfg.debugcon, cycles_per_second: clock_hz });
+        let mut pc = Pc {
+            cpu: Cpu::new(cfg.cpu),
+            board: Board { mem, platform, mmio: Vec::new(), signalled: false, intr: false },
+            clock_hz,
+            wall: Duration::ZERO,
+            resets: 0,
+        };
+        pc.apply_a20();
+        Ok(pc)
+    }
+
+    /// Maps a firmware image (BIOS) at the top of the first MiB and below 4 GiB.
+    pub fn load_bios(&mut self, image: &[u8]) -> Result<(), MachineError> {
+        self.board.mem.load_rom(image)?;
+        if self.cpu.model == CpuModel::I286 {
+            self.board.mem.alias_rom_at_16m();
+        }
+        Ok(())
+    }
+
+    /// Copies a raw image into RAM at a physical address.
+    pub fn load_image(&mut self, addr: u32, data: &[u8]) -> Result<(), MachineError> {
+        Ok(self.board.mem.load(addr, data)?)
+    }
+
+    /// Starts execution at `seg:off` in real mode (for raw images).
+    pub fn set_entry(&mut self, seg: u16, off: u16) {
+        self.cpu.load_seg_real(cpu::decode::seg::CS, seg);
+        self.cpu.eip = off as u32;
+    }
+
+    /// Registers an MMIO window served by `handler`.
+    pub fn add_mmio(&mut self, start: u32, len: u32, handler: Box<dyn MmioHandler>) -> Result<(), MachineError> {
+        let idx = self.board.mem.add_mmio(start, len)?;
+        debug_assert_eq!(idx, self.board.mmio.len());
+        self.board.mmio.push(handler);
+        Ok(())
+    }
+
+    /// The CPU clock in Hz.
+    pub fn clock_hz(&self) -> u64 {
+        self.clock_hz
+    }
+
+    /// Execution statistics so far.
+    pub fn stats(&self) -> Stats {
+        Stats { instructions: self.cpu.instructions, cycles: self.cpu.cycles, wall: self.wall, resets: self.resets }
+    }
+
+    /// What the guest wrote to the 0xE9 console (when its sink is `Buffer`).
+    pub fn debug_output(&self) -> &[u8] {
+        self.board.platform.debugcon.output()
+    }
+
+    /// Flushes buffered device output (the debug console).
+    pub fn flush(&mut self) {
+        self.board.platform.flush();
+    }
+
+    /// The A20 line: the 8086/186 have no address line 20 at all; later models start with it
+    /// enabled, as the keyboard controller's output port does at power-on.
+    fn apply_a20(&mut self) {
+        self.board.mem.set_a20(true);
+    }
+
+    /// Resets the whole machine like the RESET line (triple fault, port 0x92, 8042 pulse).
+    pub fn reset(&mut self) {
+        self.cpu.reset();
+        self.board.platform.reset(ResetKind::Hard);
+        self.board.after_device_activity();
+        self.board.signalled = false;
+        self.apply_a20();
+        self.resets += 1;
+    }
+
+    /// Acts on what devices asked for during the last accesses.
+    fn handle_signals(&mut self) -> Option<Stop> {
+        if !std::mem::take(&mut self.board.signalled) {
+            return None;
+        }
+        let s = self.board.platform.signals.take();
+        if let Some(on) = s.a20 {
+            self.board.mem.set_a20(on);
+        }
+        if let Some(v) = s.exit {
+            return Some(Stop::Exit(v));
+        }
+        if s.shutdown {
+            return Some(Stop::Shutdown);
+        }
+        if s.reset {
+            self.reset();
+        }
+        None
+    }
+
+    /// Runs until the guest exits, shuts down, halts for good, or a limit is reached.
+    pub fn run(&mut self, limits: RunLimits) -> Stop {
+        let started = Instant::now();
+        let stop = self.run_inner(limits);
+        self.wall += started.elapsed();
+        self.flush();
+        stop
+    }
+
+    fn run_inner(&mut self, limits: RunLimits) -> Stop {
+        loop {
+            let now = self.cpu.cycles;
+            self.board.run_due_events(now);
+            if let Some(stop) = self.handle_signals() {
+                return stop;
+            }
+            let mut until = self.board.platform.next_deadline().0;
+            if let Some(max) = limits.max_instructions {
+                let done = self.cpu.instructions;
+                if done >= max {
+                    return Stop::InstructionLimit;
+                }
+                // Every instruction costs at least one cycle.
+                until = until.min(now.saturating_add(max - done));
+            }
+            match self.cpu.run(&mut self.board, until) {
+                cpu::Exit::Budget | cpu::Exit::Attention => {}
+                cpu::Exit::Halted => {
+                    if let Some(stop) = self.handle_signals() {
+                        return stop;
+                    }
+                    let next = self.board.platform.next_deadline().0;
+                    let wakeable = self.cpu.flags.if_() && next != u64::MAX;
+                    if !wakeable && !self.board.intr {
+                        return Stop::Halted;
+                    }
+                    if next != u64::MAX {
+                        self.cpu.cycles = self.cpu.cycles.max(next);
+                    }
+                }
+                cpu::Exit::TripleFault => {
+                    log::warn!("triple fault at cycle {}: resetting the machine", self.cpu.cycles);
+                    self.reset();
+                }
+                cpu::Exit::Unsupported(what) => return Stop::Unsupported(what),
+            }
+        }
+    }
+}

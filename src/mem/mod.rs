@@ -1,0 +1,387 @@
+//! Guest physical memory: one RAM buffer, the firmware ROM, MMIO windows, and the A20 gate.
+//!
+//! The 4 GiB physical address space is described by a page map (one byte per 4 KiB page):
+//! RAM pages are read and written straight from the buffer, ROM pages read from the image and
+//! ignore writes, MMIO pages are routed by the machine to the owning device, and everything else
+//! reads as all ones (an open bus) and ignores writes. Nothing a guest does can reach outside
+//! these buffers.
+//!
+//! The firmware image is mapped at the top of the first MiB and again at the top of the 4 GiB
+//! space (where a 386 fetches its first instruction), repeated through the top 2 MiB so the
+//! alias survives a disabled A20 gate; on a 286 the top of its 16 MiB space aliases it as well.
+
+use thiserror::Error;
+
+/// Page size of the map.
+pub const PAGE: u32 = 4096;
+const PAGE_SHIFT: u32 = 12;
+
+const UNMAPPED: u8 = 0;
+const RAM: u8 = 1;
+const ROM: u8 = 2;
+/// Page-map values from this one up name MMIO region `value - MMIO_BASE`.
+const MMIO_BASE: u8 = 3;
+
+/// An access that belongs to an MMIO window.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Mmio {
+    /// Window index (as returned by [`Memory::add_mmio`]).
+    pub region: usize,
+    /// Offset inside the window.
+    pub offset: u32,
+}
+
+/// Errors setting up memory.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum MemError {
+    /// RAM size outside what the machine supports.
+    #[error("memory size {0} bytes is not supported (use 64 KiB to 3 GiB, a multiple of 4 KiB)")]
+    BadRamSize(u64),
+    /// Firmware image of the wrong size.
+    #[error("firmware image is {0} bytes; it must be a power of two from 4 KiB to 1 MiB")]
+    BadRomSize(usize),
+    /// A load outside RAM.
+    #[error("{len} bytes at {addr:#x} do not fit in the {ram} bytes of RAM")]
+    OutOfRam {
+        /// Start address.
+        addr: u32,
+        /// Length.
+        len: usize,
+        /// RAM size.
+        ram: usize,
+    },
+    /// Overlapping MMIO windows.
+    #[error("MMIO window {start:#x}+{len:#x} overlaps another window or is not page aligned")]
+    BadMmio {
+        /// Start address.
+        start: u32,
+        /// Length.
+        len: u32,
+    },
+}
+
+/// Guest physical memory.
+pub struct Memory {
+    ram: Vec<u8>,
+    rom: Vec<u8>,
+    map: Vec<u8>,
+    mmio: Vec<(u32, u32)>,
+    a20_mask: u32,
+    /// One bit per 128-byte chunk of RAM: decoded instructions from it may be cached.
+    code_chunks: Vec<u64>,
+    /// Bumped whenever RAM holding cached code is written or the mapping changes; the CPU's
+    /// decoded-instruction cache is valid only for the epoch it was filled in.
+    code_epoch: u32,
+}
+
+/// Granularity of self-modifying-code tracking (bytes, as a shift).
+const CHUNK_SHIFT: u32 = 7;
+
+impl Memory {
+    /// `ram_size` bytes of zeroed RAM from address 0, no ROM, A20 enabled.
+    pub fn new(ram_size: u64) -> Result<Memory, MemError> {
+        if !(0x10000..=0xC000_0000).contains(&ram_size) || ram_size % PAGE as u64 != 0 {
+            return Err(MemError::BadRamSize(ram_size));
+        }
+        let mut map = vec![UNMAPPED; 1 << (32 - PAGE_SHIFT)];
+        for p in map.iter_mut().take((ram_size >> PAGE_SHIFT) as usize) {
+            *p = RAM;
+        }
+        Ok(Memory {
+            ram: vec![0; ram_size as usize],
+            rom: Vec::new(),
+            map,
+            mmio: Vec::new(),
+            a20_mask: !0,
+            code_chunks: vec![0; (ram_size as usize >> CHUNK_SHIFT).div_ceil(64)],
+            code_epoch: 0,
+        })
+    }
+
+    /// Maps a firmware image (see the module docs for where).
+    pub fn load_rom(&mut self, image: &[u8]) -> Result<(), MemError> {
+        let len = image.len();
+        if !len.is_power_of_two() || !(0x1000..=0x10_0000).contains(&len) {
+            return Err(MemError::BadRomSize(len));
+        }
+        self.rom = image.to_vec();
+        let low = (0x10_0000 - len as u32) >> PAGE_SHIFT;
+        for p in low..0x100 {
+            self.map[p as usize] = ROM;
+        }
+        for p in (0xFFE0_0000u32 >> PAGE_SHIFT)..=(0xFFFF_FFFFu32 >> PAGE_SHIFT) {
+            self.map[p as usize] = ROM;
+        }
+        Ok(())
+    }
+
+    /// Also maps the ROM at the top of the 286's 16 MiB address space.
+    pub fn alias_rom_at_16m(&mut self) {
+        let len = self.rom.len() as u32;
+        if len == 0 {
+            return;
+        }
+        for p in ((0x100_0000 - len) >> PAGE_SHIFT)..(0x100_0000 >> PAGE_SHIFT) {
+            self.map[p as usize] = ROM;
+        }
+    }
+
+    /// Registers an MMIO window; returns its region index.
+    pub fn add_mmio(&mut self, start: u32, len: u32) -> Result<usize, MemError> {
+        let bad = MemError::BadMmio { start, len };
+        if start % PAGE != 0 || len == 0 || len % PAGE != 0 || start.checked_add(len - 1).is_none() {
+            return Err(bad);
+        }
+        let idx = self.mmio.len();
+        if idx + MMIO_BASE as usize > u8::MAX as usize {
+            return Err(bad);
+        }
+        let pages = (start >> PAGE_SHIFT)..((start >> PAGE_SHIFT) + (len >> PAGE_SHIFT));
+        if pages.clone().any(|p| self.map[p as usize] >= MMIO_BASE) {
+            return Err(bad);
+        }
+        for p in pages {
+            self.map[p as usize] = MMIO_BASE + idx as u8;
+        }
+        self.mmio.push((start, len));
+        Ok(idx)
+    }
+
+    /// Opens or closes the A20 gate (closed: address bit 20 forced to 0).
+    pub fn set_a20(&mut self, on: bool) {
+        let mask = if on { !0 } else { !(1 << 20) };
+        if mask != self.a20_mask {
+            // Physical addresses now reach other bytes: cached instructions are stale.
+            self.invalidate_all_code();
+        }
+        self.a20_mask = mask;
+    }
+
+    /// The current code epoch (see [`Memory::mark_code`]).
+    #[inline(always)]
+    pub fn code_epoch(&self) -> u32 {
+        self.code_epoch
+    }
+
+    /// Notes that the instruction at `addr..addr+len` entered the CPU's decode cache, so that
+    /// a write to those bytes must start a new code epoch. ROM needs no mark: it never changes.
+    #[inline]
+    pub fn mark_code(&mut self, addr: u32, len: u32) {
+        let a = addr & self.a20_mask;
+        let last = a.wrapping_add(len.max(1) - 1) & self.a20_mask;
+        for x in [a, last] {
+            if self.map[(x >> PAGE_SHIFT) as usize] == RAM {
+                let c = (x >> CHUNK_SHIFT) as usize;
+                self.code_chunks[c >> 6] |= 1 << (c & 63);
+            }
+        }
+    }
+
+    /// A write hit cached code: start a new epoch and forget the chunk's mark.
+    #[cold]
+    fn code_written(&mut self, chunk: usize) {
+        self.code_chunks[chunk >> 6] &= !(1 << (chunk & 63));
+        self.code_epoch = self.code_epoch.wrapping_add(1);
+    }
+
+    /// Invalidates every cached instruction (after bulk changes to memory or its mapping).
+    pub fn invalidate_all_code(&mut self) {
+        self.code_epoch = self.code_epoch.wrapping_add(1);
+    }
+
+    /// Whether the A20 gate is open.
+    pub fn a20(&self) -> bool {
+        self.a20_mask == !0
+    }
+
+    /// RAM size in bytes.
+    pub fn ram_size(&self) -> usize {
+        self.ram.len()
+    }
+
+    /// The RAM buffer.
+    pub fn ram(&self) -> &[u8] {
+        &self.ram
+    }
+
+    /// The RAM buffer, writable (loaders, the debugger). Invalidates cached instructions.
+    pub fn ram_mut(&mut self) -> &mut [u8] {
+        self.invalidate_all_code();
+        &mut self.ram
+    }
+
+    /// Copies `data` into RAM at `addr`.
+    pub fn load(&mut self, addr: u32, data: &[u8]) -> Result<(), MemError> {
+        let end = addr as usize + data.len();
+        if end > self.ram.len() {
+            return Err(MemError::OutOfRam { addr, len: data.len(), ram: self.ram.len() });
+        }
+        self.ram[addr as usize..end].copy_from_slice(data);
+        self.invalidate_all_code();
+        Ok(())
+    }
+
+    /// Reads a byte: RAM/ROM, all ones when unmapped; `Err` names the MMIO window to ask.
+    #[inline(always)]
+    pub fn read8(&self, addr: u32) -> Result<u8, Mmio> {
+        let a = addr & self.a20_mask;
+        match self.map[(a >> PAGE_SHIFT) as usize] {
+            RAM => Ok(self.ram[a as usize]),
+            ROM => Ok(self.rom[a as usize & (self.rom.len() - 1)]),
+            UNMAPPED => Ok(0xFF),
+            k => Err(self.mmio_of(k, a)),
+        }
+    }
+
+    /// Reads a word that does not cross a page.
+    #[inline(always)]
+    pub fn read16(&self, addr: u32) -> Result<u16, Mmio> {
+        let a = addr & self.a20_mask;
+        match self.map[(a >> PAGE_SHIFT) as usize] {
+            RAM => Ok(u16::from_le_bytes([self.ram[a as usize], self.ram[a as usize + 1]])),
+            ROM => {
+                let o = a as usize & (self.rom.len() - 1);
+                Ok(u16::from_le_bytes([self.rom[o], self.rom[o + 1]]))
+            }
+            UNMAPPED => Ok(0xFFFF),
+            k => Err(self.mmio_of(k, a)),
+        }
+    }
+
+    /// Reads a dword that does not cross a page.
+    #[inline(always)]
+    pub fn read32(&self, addr: u32) -> Result<u32, Mmio> {
+        let a = addr & self.a20_mask;
+        let buf = match self.map[(a >> PAGE_SHIFT) as usize] {
+            RAM => &self.ram[a as usize..a as usize + 4],
+            ROM => {
+                let o = a as usize & (self.rom.len() - 1);
+                &self.rom[o..o + 4]
+            }
+            UNMAPPED => return Ok(0xFFFF_FFFF),
+            k => return Err(self.mmio_of(k, a)),
+        };
+        Ok(u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]))
+    }
+
+    /// Writes `size` bytes (1, 2, 4; not crossing a page) of `v`. RAM takes it, ROM and
+    /// unmapped pages ignore it; `Err` names the MMIO window to tell.
+    #[inline(always)]
+    pub fn write(&mut self, addr: u32, size: u8, v: u32) -> Result<(), Mmio> {
+        let a = addr & self.a20_mask;
+        match self.map[(a >> PAGE_SHIFT) as usize] {
+            RAM => {
+                let (c0, c1) = ((a >> CHUNK_SHIFT) as usize, ((a + size as u32 - 1) >> CHUNK_SHIFT) as usize);
+                if (self.code_chunks[c0 >> 6] >> (c0 & 63)) & 1 != 0 {
+                    self.code_written(c0);
+                }
+                if c1 != c0 && c1 < self.code_chunks.len() * 64 && (self.code_chunks[c1 >> 6] >> (c1 & 63)) & 1 != 0 {
+                    self.code_written(c1);
+                }
+                let a = a as usize;
+                match size {
+                    1 => self.ram[a] = v as u8,
+                    2 => self.ram[a..a + 2].copy_from_slice(&(v as u16).to_le_bytes()),
+                    _ => self.ram[a..a + 4].copy_from_slice(&v.to_le_bytes()),
+                }
+                Ok(())
+            }
+            ROM | UNMAPPED => Ok(()),
+            k => Err(self.mmio_of(k, a)),
+        }
+    }
+
+    #[cold]
+    fn mmio_of(&self, kind: u8, a: u32) -> Mmio {
+        let region = (kind - MMIO_BASE) as usize;
+        Mmio { region, offset: a - self.mmio[region].0 }
+    }
+
+    /// The bytes from `addr` to the end of its page, if it is RAM or ROM.
+    #[inline(always)]
+    pub fn code_window(&self, addr: u32) -> &[u8] {
+        let a = addr & self.a20_mask;
+        let end = (a | (PAGE - 1)) as usize + 1;
+        match self.map[(a >> PAGE_SHIFT) as usize] {
+            RAM => &self.ram[a as usize..end],
+            ROM => {
+                let mask = self.rom.len() - 1;
+                let o = a as usize & mask;
+                &self.rom[o..(o | (PAGE as usize - 1)) + 1]
+            }
+            _ => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rom_is_mapped_low_and_high_and_read_only() {
+        let mut m = Memory::new(16 << 20).unwrap();
+        let mut rom = vec![0u8; 0x10000];
+        rom[0xFFF0] = 0xEA;
+        m.load_rom(&rom).unwrap();
+        assert_eq!(m.read8(0xFFFF0), Ok(0xEA));
+        assert_eq!(m.read8(0xFFFF_FFF0), Ok(0xEA));
+        m.write(0xFFFF0, 1, 0).unwrap();
+        assert_eq!(m.read8(0xFFFF0), Ok(0xEA));
+        // With A20 closed the 4 GiB alias still reaches the ROM.
+        m.set_a20(false);
+        assert_eq!(m.read8(0xFFFF_FFF0), Ok(0xEA));
+    }
+
+    #[test]
+    fn a20_wraps_at_one_megabyte() {
+        let mut m = Memory::new(2 << 20).unwrap();
+        m.write(0x100000, 1, 0x55).unwrap();
+        assert_eq!(m.read8(0x000000), Ok(0));
+        m.set_a20(false);
+        assert_eq!(m.read8(0x100000), Ok(0x00));
+        m.write(0x100001, 2, 0x66).unwrap();
+        assert_eq!(m.read16(0x000001), Ok(0x66));
+        m.set_a20(true);
+        assert_eq!(m.read8(0x100000), Ok(0x55));
+    }
+
+    #[test]
+    fn unmapped_reads_ones_and_mmio_is_routed() {
+        let mut m = Memory::new(1 << 20).unwrap();
+        assert_eq!(m.read32(0x4000_0000), Ok(0xFFFF_FFFF));
+        m.write(0x4000_0000, 4, 0).unwrap(); // ignored, no panic
+        let region = m.add_mmio(0xA0000, 0x20000).unwrap();
+        assert_eq!(m.read16(0xA0010), Err(Mmio { region, offset: 0x10 }));
+        assert_eq!(m.write(0xBFFFF, 1, 0), Err(Mmio { region, offset: 0x1FFFF }));
+        assert!(m.add_mmio(0xB0000, 0x1000).is_err());
+        assert_eq!(m.code_window(0xA0000), &[] as &[u8]);
+    }
+
+    #[test]
+    fn writes_to_cached_code_start_a_new_epoch() {
+        let mut m = Memory::new(1 << 20).unwrap();
+        let e = m.code_epoch();
+        m.write(0x7C00, 1, 0x90).unwrap();
+        assert_eq!(m.code_epoch(), e, "no code cached: no new epoch");
+        m.mark_code(0x7C7E, 3); // spans two 128-byte chunks
+        m.write(0x7D00, 1, 0).unwrap();
+        assert_eq!(m.code_epoch(), e, "a write beside the code keeps the epoch");
+        m.write(0x7C7F, 2, 0).unwrap();
+        let e2 = m.code_epoch();
+        assert_ne!(e2, e);
+        m.write(0x7C80, 1, 0).unwrap();
+        assert_ne!(m.code_epoch(), e2, "the second chunk was marked too");
+        let e3 = m.code_epoch();
+        m.set_a20(false);
+        assert_ne!(m.code_epoch(), e3);
+    }
+
+    #[test]
+    fn bad_sizes_are_errors() {
+        assert!(Memory::new(100).is_err());
+        let mut m = Memory::new(1 << 20).unwrap();
+        assert_eq!(m.load_rom(&[0; 3000]), Err(MemError::BadRomSize(3000)));
+        assert!(m.load(0xFFFF0, &[0; 32]).is_err());
+    }
+}
