@@ -102,15 +102,25 @@ fn parse_size(s: &str) -> Result<u64> {
         Some('G') => (&t[..t.len() - 1], 1 << 30),
         _ => (t, 1),
     };
-    let n: u64 = num.trim().parse().with_context(|| format!("--memory: `{s}` is not a size (try 640K, 16M)"))?;
-    n.checked_mul(mul).with_context(|| format!("--memory: `{s}` is too large"))
+    let n: u64 = num
+        .trim()
+        .parse()
+        .with_context(|| format!("--memory: `{s}` is not a size (try 640K, 16M)"))?;
+    n.checked_mul(mul)
+        .with_context(|| format!("--memory: `{s}` is too large"))
 }
 
 /// Parses a hex number with or without `0x`.
 fn parse_hex(s: &str) -> Option<u32> {
     let t = s.trim();
-    let t = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")).unwrap_or(t);
-    let t = t.strip_suffix('h').or_else(|| t.strip_suffix('H')).unwrap_or(t);
+    let t = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(t);
+    let t = t
+        .strip_suffix('h')
+        .or_else(|| t.strip_suffix('H'))
+        .unwrap_or(t);
     u32::from_str_radix(t, 16).ok()
 }
 
@@ -138,7 +148,8 @@ fn parse_debugcon(s: &str) -> Result<DebugSink> {
         "none" => DebugSink::None,
         _ => match s.strip_prefix("file:") {
             Some(path) if !path.is_empty() => {
-                let f = std::fs::File::create(path).with_context(|| format!("--debugcon: cannot create `{path}`"))?;
+                let f = std::fs::File::create(path)
+                    .with_context(|| format!("--debugcon: cannot create `{path}`"))?;
                 DebugSink::File(std::io::BufWriter::new(f))
             }
             _ => bail!("--debugcon: `{s}` is not one of stdio, file:PATH, none"),
@@ -148,21 +159,27 @@ fn parse_debugcon(s: &str) -> Result<DebugSink> {
 
 fn run(args: RunArgs) -> Result<ExitCode> {
     let memory = parse_size(&args.memory)?;
-    let entry = match &args.entry {
-        Some(e) => Some(parse_seg_off(e).with_context(|| format!("--entry: `{e}` is not SEG:OFF in hex (e.g. 0000:7C00)"))?),
-        None => None,
-    };
+    let entry =
+        match &args.entry {
+            Some(e) => Some(parse_seg_off(e).with_context(|| {
+                format!("--entry: `{e}` is not SEG:OFF in hex (e.g. 0000:7C00)")
+            })?),
+            None => None,
+        };
     let mut loads = Vec::new();
     for spec in &args.load {
         let (file, addr) = spec
             .rsplit_once('@')
             .with_context(|| format!("--load: `{spec}` is not FILE@ADDR (e.g. boot.bin@0x7c00)"))?;
-        let addr = parse_addr(addr).with_context(|| format!("--load: `{addr}` is not an address (hex, or SEG:OFF)"))?;
+        let addr = parse_addr(addr)
+            .with_context(|| format!("--load: `{addr}` is not an address (hex, or SEG:OFF)"))?;
         let data = std::fs::read(file).with_context(|| format!("--load: cannot read `{file}`"))?;
         loads.push((addr, data, file.to_string()));
     }
     let bios = match &args.bios {
-        Some(p) => Some(std::fs::read(p).with_context(|| format!("--bios: cannot read `{}`", p.display()))?),
+        Some(p) => Some(
+            std::fs::read(p).with_context(|| format!("--bios: cannot read `{}`", p.display()))?,
+        ),
         None if loads.is_empty() => Some(glassbox_bios::DEMO_ROM.to_vec()),
         None => None,
     };
@@ -170,20 +187,32 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         bail!("--load without --bios needs --entry SEG:OFF to say where to start");
     }
     let debugcon = parse_debugcon(&args.debugcon)?;
-    let mut pc = Pc::new(MachineConfig { cpu: args.cpu, memory, clock_hz: None, debugcon })
-        .with_context(|| format!("--memory {}", args.memory))?;
+    let mut pc = Pc::new(MachineConfig {
+        cpu: args.cpu,
+        memory,
+        clock_hz: None,
+        debugcon,
+    })
+    .with_context(|| format!("--memory {}", args.memory))?;
     if let Some(image) = &bios {
-        let name = args.bios.as_ref().map_or("built-in demo ROM".to_string(), |p| p.display().to_string());
-        pc.load_bios(image).with_context(|| format!("--bios `{name}`"))?;
+        let name = args
+            .bios
+            .as_ref()
+            .map_or("built-in demo ROM".to_string(), |p| p.display().to_string());
+        pc.load_bios(image)
+            .with_context(|| format!("--bios `{name}`"))?;
     }
     for (addr, data, file) in &loads {
-        pc.load_image(*addr, data).with_context(|| format!("--load `{file}`"))?;
+        pc.load_image(*addr, data)
+            .with_context(|| format!("--load `{file}`"))?;
     }
     if let Some((seg, off)) = entry {
         pc.set_entry(seg, off);
     }
     pc.cpu.decode_cache = args.decode_cache == OnOff::On;
-    let stop = pc.run(RunLimits { max_instructions: args.max_instructions });
+    let stop = pc.run(RunLimits {
+        max_instructions: args.max_instructions,
+    });
     if args.stats {
         let s = pc.stats();
         eprintln!("instructions: {}", s.instructions);
@@ -195,15 +224,24 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         Stop::Exit(v) => ((v << 1) | 1) as u8,
         Stop::Shutdown => 0,
         Stop::Halted => {
-            eprintln!("glassbox: the CPU halted with nothing left to wake it (at {:#x})", pc.cpu.pc_linear());
+            eprintln!(
+                "glassbox: the CPU halted with nothing left to wake it (at {:#x})",
+                pc.cpu.pc_linear()
+            );
             0
         }
         Stop::InstructionLimit => {
-            eprintln!("glassbox: stopped after {} instructions (--max-instructions)", pc.stats().instructions);
+            eprintln!(
+                "glassbox: stopped after {} instructions (--max-instructions)",
+                pc.stats().instructions
+            );
             4
         }
         Stop::Unsupported(what) => {
-            eprintln!("glassbox: the guest used {what}, which is not emulated yet (at {:#x})", pc.cpu.pc_linear());
+            eprintln!(
+                "glassbox: the guest used {what}, which is not emulated yet (at {:#x})",
+                pc.cpu.pc_linear()
+            );
             6
         }
     };
@@ -211,30 +249,53 @@ fn run(args: RunArgs) -> Result<ExitCode> {
 }
 
 fn suite(cmd: SuiteCommand) -> Result<ExitCode> {
-    let SuiteCommand::Singlestep { dir, cpu, filter, show_failures, threads } = cmd;
+    let SuiteCommand::Singlestep {
+        dir,
+        cpu,
+        filter,
+        show_failures,
+        threads,
+    } = cmd;
     let opts = glassbox::suite::SuiteOptions {
         model: cpu,
         filter,
         show_failures,
-        threads: threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        threads: threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
     let (pass, fail) = glassbox::suite::run_suite(&dir, &opts, |r| {
         let total = r.passed + r.failed;
-        let pct = if total > 0 { 100.0 * r.passed as f64 / total as f64 } else { 100.0 };
-        println!("{:<8} {:>6}/{:<6} passed ({pct:.2} %)", r.name, r.passed, total);
+        let pct = if total > 0 {
+            100.0 * r.passed as f64 / total as f64
+        } else {
+            100.0
+        };
+        println!(
+            "{:<8} {:>6}/{:<6} passed ({pct:.2} %)",
+            r.name, r.passed, total
+        );
         for f in &r.failures {
             println!("    {f}");
         }
     })?;
     println!("{pass} passed, {fail} failed");
-    Ok(if fail > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if fail > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
-        None => run(RunArgs { memory: "16M".into(), cpu: CpuModel::I486, debugcon: "stdio".into(), ..Default::default() }),
+        None => run(RunArgs {
+            memory: "16M".into(),
+            cpu: CpuModel::I486,
+            debugcon: "stdio".into(),
+            ..Default::default()
+        }),
         Some(Command::Suite(cmd)) => suite(cmd),
     };
     match result {

@@ -10,7 +10,8 @@
 ; 8086 and the 286+ legitimately differ are left out here and checked per
 ; CPU class by interrupts.asm instead:
 ;   * DAA/DAS with AF=1, CF=0 and AL in 9A..9F (the 8086 compares AL with 9F
-;     instead of 99 when AF is set);
+;     instead of 99 when AF is set), and DAS with AF=1, CF=0 and AL < 6 (the
+;     borrow of AL-6 sets CF on the 386+, not on the 8086);
 ;   * AAA with AL >= FA and AAS with AF=1 and AL < 6 (the 8086 adjusts AL and
 ;     AH separately, the 286+ add/subtract 106h to/from AX as a whole);
 ;   * IDIV with quotient 80h/8000h (a divide error on the 8086) is folded as
@@ -382,6 +383,18 @@ bytes_no9x:
 %assign i i+1
 %endrep
 
+; every byte value except 00..05 and 9A..9F (DAS with AF=1, CF=0)
+bytes_das_af:
+        dw 244
+%assign i 0
+%rep 256
+%if (i > 0x05 && i < 0x9A) || i > 0x9F
+        LCG
+        dw (rnd & 0xFF00) | i
+%endif
+%assign i i+1
+%endrep
+
 ; 00..F9 (AAA: the 8086 and 286+ differ on AH for AL >= FA)
 bytes_lt_fa:
         dw 0xFA
@@ -615,8 +628,13 @@ op_%1_16x1: %1 ax, 1
 ; ALU name, routine, table A, table B, FLAGS table, mask, mask table, CRC
 
 %macro ALU 8
+        NEXT_CHECK
         dw %2, %3, %4, %5, %6, %7
+%ifdef MUTATE_THIS
+        dd %8 ^ 1
+%else
         dd %8
+%endif
         db %1, 0
 %endmacro
 
@@ -672,10 +690,10 @@ alu_groups:
         ALU "daa",    op_daa,    bytes_all, one, fs_daa, M_DAA, 0, 0xE56869C3
         ALU "daa-af", op_daa,    bytes_no9x, one, fs_af1c0, M_DAA, 0, 0xFE8D587C
         ALU "das",    op_das,    bytes_all, one, fs_daa, M_DAA, 0, 0x0B27F57F
-        ALU "das-af", op_das,    bytes_no9x, one, fs_af1c0, M_DAA, 0, 0x87C11639
-        ALU "aaa",    op_aaa,    bytes_lt_fa, one, fs4, M_AAA, 0, 0xF2BD8145
+        ALU "das-af", op_das,    bytes_das_af, one, fs_af1c0, M_DAA, 0, 0x6EBAAE71
+        ALU "aaa",    op_aaa,    bytes_lt_fa, one, fs4, M_AAA, 0, 0x8109F20A
         ALU "aas",    op_aas,    bytes_all, one, fs_af0, M_AAA, 0, 0x6D0559A9
-        ALU "aas-af", op_aas,    bytes_ge6, one, fs_af1, M_AAA, 0, 0xA267B50C
+        ALU "aas-af", op_aas,    bytes_ge6, one, fs_af1, M_AAA, 0, 0x3627B4CB
         ALU "cbw",    op_cbw,    vals8,  one, fs2, F_ARITH, 0, 0x5E7FFA23
         ALU "cwd",    op_cwd,    vals16, one, fs2, F_ARITH, 0, 0x4D80F24B
         ALU "sahf",   op_sahf,   bytes_all, one, fs2, F_ARITH, 0, 0xA091E953

@@ -3,6 +3,9 @@
 //! Instruction handlers return `Result<(), Fault>` and use `?`; nothing unwinds. A fault is
 //! delivered by the step loop after the handler returns, so a handler must check before it
 //! changes architectural state (as the hardware does).
+//!
+//! A `Fault` is six bytes, so a handler's `Result<(), Fault>` comes back in a register: every
+//! instruction returns one, and a larger type would be returned through memory.
 
 use std::fmt;
 
@@ -35,22 +38,33 @@ pub mod vector {
 pub struct Fault {
     /// Interrupt vector.
     pub vector: u8,
-    /// Error code pushed in protected mode (none in real mode).
-    pub error: Option<u32>,
+    /// Error code pushed in protected mode (none in real mode). The codes of the exceptions
+    /// that push one (selector-based for #TS/#NP/#SS/#GP, flag bits for #PF, zero for #DF and
+    /// #AC) fit in 16 bits; the CPU pushes them zero-extended.
+    pub error: Option<u16>,
 }
 
 impl Fault {
     /// An exception without error code.
     pub const fn new(vector: u8) -> Fault {
-        Fault { vector, error: None }
+        Fault {
+            vector,
+            error: None,
+        }
     }
     /// #GP(code).
-    pub const fn gp(code: u32) -> Fault {
-        Fault { vector: vector::GP, error: Some(code) }
+    pub const fn gp(code: u16) -> Fault {
+        Fault {
+            vector: vector::GP,
+            error: Some(code),
+        }
     }
     /// #SS(code).
-    pub const fn ss(code: u32) -> Fault {
-        Fault { vector: vector::SS, error: Some(code) }
+    pub const fn ss(code: u16) -> Fault {
+        Fault {
+            vector: vector::SS,
+            error: Some(code),
+        }
     }
     /// #UD.
     pub const UD: Fault = Fault::new(vector::UD);
@@ -77,5 +91,15 @@ impl fmt::Display for Fault {
             write!(f, "({e:#x})")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_fit_in_a_register() {
+        assert!(std::mem::size_of::<Result<(), Fault>>() <= 8);
     }
 }

@@ -7,6 +7,12 @@
 //!
 //! The non-arithmetic bits (TF, IF, DF, IOPL, NT, …) always live in `bits`. The arithmetic bits
 //! in `bits` are only meaningful while `op == Lazy::None`.
+//!
+//! The record is kept cheap to write, because nearly every instruction writes it and few read
+//! it: operands and result are stored already truncated to the operand size (so the carry of an
+//! add is just `res < a`, with no masking when it is read), a logic operation stores only its
+//! result, and ADC/SBB are recorded as their own kinds instead of being evaluated eagerly (a
+//! carry-in of 0 makes them plain ADD/SUB).
 
 use serde::{Deserialize, Serialize};
 
@@ -52,34 +58,51 @@ pub enum Lazy {
     /// Flags are materialised in `bits`.
     #[default]
     None,
-    /// `res = a + b` (ADD, and INC with CF kept in `bits`).
+    /// `res = a + b` (ADD, ADC with no carry in).
     Add,
-    /// `res = a - b` (SUB, CMP, NEG, and DEC with CF kept in `bits`).
+    /// `res = a + b + 1` (ADC with the carry set).
+    Adc,
+    /// `res = a - b` (SUB, CMP, NEG, SBB with no borrow in).
     Sub,
+    /// `res = a - b - 1` (SBB with the carry set).
+    Sbb,
     /// INC: like Add with b = 1, CF unchanged (taken from `bits`).
     Inc,
     /// DEC: like Sub with b = 1, CF unchanged (taken from `bits`).
     Dec,
     /// AND/OR/XOR/TEST: CF = OF = AF = 0.
     Logic,
+    /// CF, AF and OF are in `bits`; ZF, SF and PF come from `res` (shifts, rotates, IMUL).
+    Szp,
 }
 
 /// EFLAGS, partly lazy.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Flags {
-    /// All flag bits; the arithmetic ones only when `op == Lazy::None` (plus CF for Inc/Dec).
+    /// All flag bits; the arithmetic ones only when `op == Lazy::None`, plus CF for Inc/Dec
+    /// and CF, AF, OF for Szp.
     pub bits: u32,
     op: Lazy,
     /// Operand size in bytes (1, 2 or 4).
     size: u8,
+    /// First operand, truncated to `size` (not kept for `Logic`).
     a: u32,
+    /// Second operand, truncated to `size` (not kept for `Logic`).
     b: u32,
+    /// Result, truncated to `size`.
     res: u32,
 }
 
 impl Default for Flags {
     fn default() -> Self {
-        Flags { bits: RESERVED1, op: Lazy::None, size: 1, a: 0, b: 0, res: 0 }
+        Flags {
+            bits: RESERVED1,
+            op: Lazy::None,
+            size: 1,
+            a: 0,
+            b: 0,
+            res: 0,
+        }
     }
 }
 
@@ -93,6 +116,16 @@ fn mask(size: u8) -> u32 {
     u32::MAX >> (32 - size as u32 * 8)
 }
 
+/// `flag` if `on`, else 0.
+#[inline(always)]
+fn bit(on: bool, flag: u32) -> u32 {
+    if on {
+        flag
+    } else {
+        0
+    }
+}
+
 /// Even parity of the low byte.
 #[inline(always)]
 pub fn parity(v: u32) -> bool {
@@ -100,28 +133,39 @@ pub fn parity(v: u32) -> bool {
 }
 
 impl Flags {
-    /// Records an arithmetic result whose flags are computed on demand.
+    /// Records an arithmetic result whose flags are computed on demand. Operands and result
+    /// may carry bits above `size`; they are truncated here.
     #[inline(always)]
     pub fn set_lazy(&mut self, op: Lazy, size: u8, a: u32, b: u32, res: u32) {
         if matches!(op, Lazy::Inc | Lazy::Dec) {
             let cf = self.cf();
-            self.bits = (self.bits & !CF) | if cf { CF } else { 0 };
+            self.bits = (self.bits & !CF) | cf as u32;
         }
+        let m = mask(size);
         self.op = op;
         self.size = size;
-        self.a = a;
-        self.b = b;
-        self.res = res;
+        self.a = a & m;
+        self.b = b & m;
+        self.res = res & m;
+    }
+
+    /// Records the result of AND, OR, XOR or TEST (CF = OF = AF = 0, the rest from `res`).
+    #[inline(always)]
+    pub fn set_logic(&mut self, size: u8, res: u32) {
+        self.op = Lazy::Logic;
+        self.size = size;
+        self.res = res & mask(size);
     }
 
     /// Carry flag.
     #[inline(always)]
     pub fn cf(&self) -> bool {
-        let m = mask(self.size);
         match self.op {
-            Lazy::None | Lazy::Inc | Lazy::Dec => self.bits & CF != 0,
-            Lazy::Add => (self.res & m) < (self.a & m),
-            Lazy::Sub => (self.a & m) < (self.b & m),
+            Lazy::None | Lazy::Inc | Lazy::Dec | Lazy::Szp => self.bits & CF != 0,
+            Lazy::Add => self.res < self.a,
+            Lazy::Adc => self.res <= self.a,
+            Lazy::Sub => self.a < self.b,
+            Lazy::Sbb => self.a <= self.b,
             Lazy::Logic => false,
         }
     }
@@ -131,7 +175,7 @@ impl Flags {
     pub fn zf(&self) -> bool {
         match self.op {
             Lazy::None => self.bits & ZF != 0,
-            _ => self.res & mask(self.size) == 0,
+            _ => self.res == 0,
         }
     }
 
@@ -157,7 +201,7 @@ impl Flags {
     #[inline(always)]
     pub fn af(&self) -> bool {
         match self.op {
-            Lazy::None => self.bits & AF != 0,
+            Lazy::None | Lazy::Szp => self.bits & AF != 0,
             Lazy::Logic => false,
             _ => (self.a ^ self.b ^ self.res) & 0x10 != 0,
         }
@@ -168,9 +212,9 @@ impl Flags {
     pub fn of(&self) -> bool {
         let s = sign_bit(self.size);
         match self.op {
-            Lazy::None => self.bits & OF != 0,
-            Lazy::Add | Lazy::Inc => (self.a ^ self.res) & (self.b ^ self.res) & s != 0,
-            Lazy::Sub | Lazy::Dec => (self.a ^ self.b) & (self.a ^ self.res) & s != 0,
+            Lazy::None | Lazy::Szp => self.bits & OF != 0,
+            Lazy::Add | Lazy::Adc | Lazy::Inc => (self.a ^ self.res) & (self.b ^ self.res) & s != 0,
+            Lazy::Sub | Lazy::Sbb | Lazy::Dec => (self.a ^ self.b) & (self.a ^ self.res) & s != 0,
             Lazy::Logic => false,
         }
     }
@@ -198,20 +242,20 @@ impl Flags {
         if self.op == Lazy::None {
             return self.bits;
         }
-        let mut v = self.bits & !ARITH;
-        for (on, bit) in [
-            (self.cf(), CF),
-            (self.pf(), PF),
-            (self.af(), AF),
-            (self.zf(), ZF),
-            (self.sf(), SF),
-            (self.of(), OF),
-        ] {
-            if on {
-                v |= bit;
-            }
-        }
-        v
+        (self.bits & !ARITH) | self.szp_bits() | self.cao_bits()
+    }
+
+    /// ZF, SF and PF of a lazy record, as EFLAGS bits.
+    #[inline(always)]
+    fn szp_bits(&self) -> u32 {
+        let r = self.res;
+        bit(r == 0, ZF) | bit(r & sign_bit(self.size) != 0, SF) | bit(parity(r), PF)
+    }
+
+    /// CF, AF and OF, as EFLAGS bits.
+    #[inline(always)]
+    fn cao_bits(&self) -> u32 {
+        bit(self.cf(), CF) | bit(self.af(), AF) | bit(self.of(), OF)
     }
 
     /// Replaces the whole register (no model-specific filtering; see `Cpu::write_flags`).
@@ -221,12 +265,24 @@ impl Flags {
         self.op = Lazy::None;
     }
 
+    /// Moves CF, AF and OF into `bits`, leaving ZF, SF and PF lazy (`Szp`), so that one of the
+    /// former can be changed without evaluating the others.
+    #[inline]
+    fn settle_cao(&mut self) {
+        if !matches!(self.op, Lazy::None | Lazy::Szp) {
+            self.bits = (self.bits & !(CF | AF | OF)) | self.cao_bits();
+            self.op = Lazy::Szp;
+        }
+    }
+
     /// Sets or clears individual bits (arithmetic ones included) leaving the rest.
     #[inline]
     pub fn assign(&mut self, bit: u32, on: bool) {
-        if bit & ARITH != 0 && self.op != Lazy::None {
+        if bit & (ZF | SF | PF) != 0 && self.op != Lazy::None {
             let v = self.get();
             self.set(v);
+        } else if bit & (CF | AF | OF) != 0 {
+            self.settle_cao();
         }
         if on {
             self.bits |= bit;
@@ -235,7 +291,20 @@ impl Flags {
         }
     }
 
-    /// Sets the arithmetic flags from explicit values, e.g. after a shift or a BCD adjust.
+    /// Sets CF and OF, keeping the other flags (rotates). Only AF has to be settled into
+    /// `bits` first; ZF, SF and PF stay lazy.
+    #[inline]
+    pub fn set_cf_of(&mut self, cf: bool, of: bool) {
+        if !matches!(self.op, Lazy::None | Lazy::Szp) {
+            // `a`, `b` (1 for Inc/Dec) and `res` are meaningful for every kind but Logic.
+            let af = self.op != Lazy::Logic && (self.a ^ self.b ^ self.res) & 0x10 != 0;
+            self.bits = (self.bits & !AF) | bit(af, AF);
+            self.op = Lazy::Szp;
+        }
+        self.bits = (self.bits & !(CF | OF)) | bit(cf, CF) | bit(of, OF);
+    }
+
+    /// Sets the arithmetic flags from explicit values, e.g. after a BCD adjust.
     #[inline]
     pub fn set_arith(&mut self, cf: bool, pf: bool, af: bool, zf: bool, sf: bool, of: bool) {
         let mut v = self.bits & !ARITH;
@@ -245,11 +314,13 @@ impl Flags {
         self.op = Lazy::None;
     }
 
-    /// Sets ZF, SF and PF from a result, the other arithmetic flags given.
+    /// Sets CF, AF and OF, with ZF, SF and PF to follow from `res` when asked (shifts, IMUL).
     #[inline]
     pub fn set_szp(&mut self, size: u8, res: u32, cf: bool, af: bool, of: bool) {
-        let r = res & mask(size);
-        self.set_arith(cf, parity(r), af, r == 0, r & sign_bit(size) != 0, of);
+        self.bits = (self.bits & !(CF | AF | OF)) | bit(cf, CF) | bit(af, AF) | bit(of, OF);
+        self.op = Lazy::Szp;
+        self.size = size;
+        self.res = res & mask(size);
     }
 
     /// Evaluates condition code `cc` (the low nibble of a Jcc/SETcc/CMOVcc opcode).
@@ -298,6 +369,32 @@ mod tests {
         f.set_lazy(Lazy::Inc, 1, 0xFF, 1, 0x100);
         assert!(f.cf() && f.zf());
         assert_eq!(f.get() & (CF | ZF), CF | ZF);
+    }
+
+    #[test]
+    fn carry_in_kinds() {
+        let mut f = Flags::default();
+        // ADC 0xFF + 0x00 + 1 = 0x100: carry out, zero result.
+        f.set_lazy(Lazy::Adc, 1, 0xFF, 0x00, 0x100);
+        assert!(f.cf() && f.zf() && f.af());
+        // SBB 5 - 5 - 1: borrow.
+        f.set_lazy(Lazy::Sbb, 2, 5, 5, 5u32.wrapping_sub(6));
+        assert!(f.cf() && f.sf() && !f.zf());
+    }
+
+    #[test]
+    fn partial_updates_keep_the_rest() {
+        let mut f = Flags::default();
+        f.set_lazy(Lazy::Add, 1, 0x7F, 0x01, 0x80); // OF SF AF, no CF
+        let before = f.get();
+        f.set_cf_of(true, false);
+        assert_eq!(f.get(), (before | CF) & !OF);
+        f.set_szp(2, 0, false, false, true);
+        assert_eq!(f.get() & ARITH, ZF | PF | OF);
+        f.assign(CF, true);
+        assert_eq!(f.get() & ARITH, ZF | PF | OF | CF);
+        f.assign(ZF, false);
+        assert_eq!(f.get() & ARITH, PF | OF | CF);
     }
 
     #[test]

@@ -7,6 +7,14 @@
 //!
 //! Modelled generations: 8086 (with its undocumented behaviour), 186, 286 and 386/486 in real
 //! mode. Protected mode, paging and the x87 follow.
+//!
+//! Speed comes from doing work once instead of per instruction, never from a second
+//! implementation: the decoder picks each instruction's handler (`exec::handlers`, the common
+//! forms compiled per operation, size and operand kind), [`Cpu::run`] executes cached runs of
+//! decoded instructions (`trace`) with only the bookkeeping each one needs, and the arithmetic
+//! flags are lazy ([`flags`]). The single-step path ([`Cpu::step`], and `decode_cache = false`
+//! for whole runs) calls the same handlers, so the suites that drive it test the fast path's
+//! code too.
 
 pub mod bus;
 pub mod decode;
@@ -162,7 +170,12 @@ struct ICache(Box<[CacheLine; ICACHE_LINES]>);
 
 impl ICache {
     fn new() -> ICache {
-        let empty = CacheLine { tag: 1 << 33, epoch: 0, cost: 0, insn: Insn::default() };
+        let empty = CacheLine {
+            tag: 1 << 33,
+            epoch: 0,
+            cost: 0,
+            insn: Insn::default(),
+        };
         let lines: Box<[CacheLine]> = vec![empty; ICACHE_LINES].into_boxed_slice();
         match lines.try_into() {
             Ok(a) => ICache(a),
@@ -219,31 +232,54 @@ impl Cpu {
     pub fn reset(&mut self) {
         self.regs = [0; 9];
         self.flags = Flags::default();
-        self.flags.set(if self.model < CpuModel::I286 { 0xF002 } else { 0x0002 });
+        self.flags.set(if self.model < CpuModel::I286 {
+            0xF002
+        } else {
+            0x0002
+        });
         for s in self.segs.iter_mut() {
-            *s = Segment { selector: 0, base: 0, limit: 0xFFFF, attrs: 0x0093 };
+            *s = Segment {
+                selector: 0,
+                base: 0,
+                limit: 0xFFFF,
+                attrs: 0x0093,
+            };
         }
         let cs_base = match self.model {
             CpuModel::I8086 | CpuModel::I186 => 0xF0000,
             CpuModel::I286 => 0xFF0000,
             _ => 0xFFFF_0000,
         };
-        self.segs[seg::CS as usize] =
-            Segment { selector: 0xF000, base: cs_base, limit: 0xFFFF, attrs: 0x009B };
+        self.segs[seg::CS as usize] = Segment {
+            selector: 0xF000,
+            base: cs_base,
+            limit: 0xFFFF,
+            attrs: 0x009B,
+        };
         self.eip = 0xFFF0;
         self.cr = [0; 5];
         if self.model >= CpuModel::I386 {
-            self.cr[0] = CR0_ET | 0x6000_0000 * (self.model >= CpuModel::I486) as u32;
+            self.cr[0] = CR0_ET | (0x6000_0000 * (self.model >= CpuModel::I486) as u32);
             // DX holds the component and revision id after reset.
-            self.regs[reg::DX as usize] = if self.model == CpuModel::I386 { 0x0308 } else { 0x0402 };
+            self.regs[reg::DX as usize] = if self.model == CpuModel::I386 {
+                0x0308
+            } else {
+                0x0402
+            };
         } else if self.model == CpuModel::I286 {
             self.cr[0] = 0xFFF0; // MSW: reserved bits read as ones
         }
         self.dr = [0; 8];
         self.dr[6] = 0xFFFF_0FF0;
         self.dr[7] = 0x400;
-        self.gdtr = TableReg { base: 0, limit: 0xFFFF };
-        self.idtr = TableReg { base: 0, limit: 0x3FF };
+        self.gdtr = TableReg {
+            base: 0,
+            limit: 0xFFFF,
+        };
+        self.idtr = TableReg {
+            base: 0,
+            limit: 0x3FF,
+        };
         self.halted = false;
         self.shadow = false;
         self.rep_pending = false;
@@ -310,7 +346,11 @@ impl Cpu {
             CpuModel::I386 => (0x7FD5, 0x0002),
             CpuModel::I486 => (0x0024_7FD5, 0x0002),
         };
-        let writable = if size == 2 { writable & 0xFFFF } else { writable };
+        let writable = if size == 2 {
+            writable & 0xFFFF
+        } else {
+            writable
+        };
         let new = (old & !writable) | (v & writable);
         let new = (new & !0x8028) | ones;
         self.flags.set(new);
@@ -374,21 +414,63 @@ impl Cpu {
         Ok(false)
     }
 
+    /// The physical address of `size` bytes at `seg:off` when the access is the plain case —
+    /// inside the segment limit and inside one page — else `None` (then the slow path checks
+    /// the limit, wraps the 8086's offsets and splits the access).
+    ///
+    /// One comparison covers the 8086 as well: its segments always have the limit 0xFFFF, and an
+    /// access beyond it is the one that wraps around the segment.
+    #[inline(always)]
+    fn plain_access(&self, s: u8, off: u32, size: u8) -> Option<u32> {
+        let seg = &self.segs[s as usize];
+        if off as u64 + (size as u64 - 1) > seg.limit as u64 {
+            return None;
+        }
+        let p = seg.base.wrapping_add(off) & self.addr_mask;
+        if size > 1 && (p & 0xFFF) > 0x1000 - size as u32 {
+            return None;
+        }
+        Some(p)
+    }
+
     /// Reads `size` (1, 2, 4) bytes at `seg:off`.
     #[inline(always)]
-    pub fn read_mem<B: Bus>(&mut self, bus: &mut B, s: u8, off: u32, size: u8) -> Result<u32, Fault> {
+    pub fn read_mem<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        s: u8,
+        off: u32,
+        size: u8,
+    ) -> Result<u32, Fault> {
+        match self.plain_access(s, off, size) {
+            Some(p) => Ok(match size {
+                1 => bus.read8(p) as u32,
+                2 => bus.read16(p) as u32,
+                _ => bus.read32(p),
+            }),
+            None => self.read_mem_slow(bus, s, off, size),
+        }
+    }
+
+    /// A read that is not plain: a limit fault, a wrap around the 8086's 64 KiB segment, or
+    /// bytes on two pages.
+    #[cold]
+    #[inline(never)]
+    fn read_mem_slow<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        s: u8,
+        off: u32,
+        size: u8,
+    ) -> Result<u32, Fault> {
         let wrap = self.check_limit(s, off, size)?;
-        let lin = self.segs[s as usize].base.wrapping_add(off);
-        let p = self.phys(lin);
-        if size == 1 {
-            return Ok(bus.read8(p) as u32);
-        }
-        if !wrap && (p & 0xFFF) <= 0x1000 - size as u32 {
-            return Ok(if size == 2 { bus.read16(p) as u32 } else { bus.read32(p) });
-        }
         let mut v = 0;
         for k in 0..size as u32 {
-            let o = if wrap { off.wrapping_add(k) & 0xFFFF } else { off.wrapping_add(k) };
+            let o = if wrap {
+                off.wrapping_add(k) & 0xFFFF
+            } else {
+                off.wrapping_add(k)
+            };
             let a = self.phys(self.segs[s as usize].base.wrapping_add(o));
             v |= (bus.read8(a) as u32) << (8 * k);
         }
@@ -405,27 +487,77 @@ impl Cpu {
         size: u8,
         v: u32,
     ) -> Result<(), Fault> {
-        let wrap = self.check_limit(s, off, size)?;
-        let lin = self.segs[s as usize].base.wrapping_add(off);
-        let p = self.phys(lin);
-        if size == 1 {
-            bus.write8(p, v as u8);
-            return Ok(());
-        }
-        if !wrap && (p & 0xFFF) <= 0x1000 - size as u32 {
-            if size == 2 {
-                bus.write16(p, v as u16);
-            } else {
-                bus.write32(p, v);
+        match self.plain_access(s, off, size) {
+            Some(p) => {
+                match size {
+                    1 => bus.write8(p, v as u8),
+                    2 => bus.write16(p, v as u16),
+                    _ => bus.write32(p, v),
+                }
+                Ok(())
             }
-            return Ok(());
+            None => self.write_mem_slow(bus, s, off, size, v),
         }
+    }
+
+    /// A write that is not plain (see [`Cpu::read_mem_slow`]).
+    #[cold]
+    #[inline(never)]
+    fn write_mem_slow<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        s: u8,
+        off: u32,
+        size: u8,
+        v: u32,
+    ) -> Result<(), Fault> {
+        let wrap = self.check_limit(s, off, size)?;
         for k in 0..size as u32 {
-            let o = if wrap { off.wrapping_add(k) & 0xFFFF } else { off.wrapping_add(k) };
+            let o = if wrap {
+                off.wrapping_add(k) & 0xFFFF
+            } else {
+                off.wrapping_add(k)
+            };
             let a = self.phys(self.segs[s as usize].base.wrapping_add(o));
             bus.write8(a, (v >> (8 * k)) as u8);
         }
         Ok(())
+    }
+
+    /// Reads `size` bytes at `seg:off`, replaces them with `f(value)` and returns `Ok` (the
+    /// memory forms of ALU operations, shifts, INC/DEC, NOT/NEG). The plain case computes and
+    /// checks the address once for both accesses; otherwise each access is checked on its own,
+    /// in the order the hardware makes them.
+    #[inline(always)]
+    pub(crate) fn modify_mem<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        s: u8,
+        off: u32,
+        size: u8,
+        f: impl FnOnce(&mut Cpu, u32) -> u32,
+    ) -> Result<(), Fault> {
+        match self.plain_access(s, off, size) {
+            Some(p) => {
+                let v = match size {
+                    1 => bus.read8(p) as u32,
+                    2 => bus.read16(p) as u32,
+                    _ => bus.read32(p),
+                };
+                let r = f(self, v);
+                match size {
+                    1 => bus.write8(p, r as u8),
+                    2 => bus.write16(p, r as u16),
+                    _ => bus.write32(p, r),
+                }
+                Ok(())
+            }
+            None => {
+                let v = self.read_mem_slow(bus, s, off, size)?;
+                let r = f(self, v);
+                self.write_mem_slow(bus, s, off, size, r)
+            }
+        }
     }
 
     /// Reads the r/m operand.
@@ -441,7 +573,13 @@ impl Cpu {
 
     /// Writes the r/m operand.
     #[inline(always)]
-    pub fn write_rm<B: Bus>(&mut self, bus: &mut B, i: &Insn, size: u8, v: u32) -> Result<(), Fault> {
+    pub fn write_rm<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+        size: u8,
+        v: u32,
+    ) -> Result<(), Fault> {
         if i.is_reg() {
             self.set_reg(i.rm(), size, v);
             Ok(())
@@ -532,7 +670,7 @@ impl Cpu {
     fn real_interrupt<B: Bus>(&mut self, bus: &mut B, vector: u8, ret: u32) -> Result<(), Fault> {
         let off = vector as u32 * 4;
         if self.model >= CpuModel::I286 && off + 3 > self.idtr.limit as u32 {
-            return Err(Fault::gp(vector as u32 * 8 + 2));
+            return Err(Fault::gp(vector as u16 * 8 + 2));
         }
         let ent = self.phys(self.idtr.base.wrapping_add(off));
         let ip = bus.read16(ent) as u32;
@@ -561,14 +699,11 @@ impl Cpu {
 
     /// Delivers an exception raised by the current instruction.
     fn deliver_fault<B: Bus>(&mut self, bus: &mut B, f: Fault) {
-        // Faults restart the instruction; the 8086/186 divide error is a trap to the next one.
-        let ret = if f.vector == fault::vector::DE && self.model < CpuModel::I286 {
-            self.eip
-        } else if f.vector == fault::vector::DB {
-            self.eip
-        } else {
-            self.start_eip
-        };
+        // Faults restart the instruction; #DB, and the 8086/186 divide error, are traps to the
+        // next one.
+        let trap = f.vector == fault::vector::DB
+            || f.vector == fault::vector::DE && self.model < CpuModel::I286;
+        let ret = if trap { self.eip } else { self.start_eip };
         self.rep_pending = false;
         self.deliver(bus, f, ret);
     }
@@ -618,12 +753,19 @@ impl Cpu {
         let eip = self.eip;
         let phys = cs.base.wrapping_add(eip) & self.addr_mask;
         let tag = phys as u64 | (d32 as u64) << 32;
-        let epoch = if self.decode_cache { bus.code_epoch() } else { None };
+        let epoch = if self.decode_cache {
+            bus.code_epoch()
+        } else {
+            None
+        };
         let slot = phys as usize & (ICACHE_LINES - 1);
         let ip_mask = if d32 { u32::MAX } else { 0xFFFF };
         if let Some(epoch) = epoch {
             let line = &self.icache.0[slot];
-            if line.tag == tag && line.epoch == epoch && eip as u64 + line.insn.len as u64 <= limit as u64 + 1 {
+            if line.tag == tag
+                && line.epoch == epoch
+                && eip as u64 + line.insn.len as u64 <= limit as u64 + 1
+            {
                 self.eip = eip.wrapping_add(line.insn.len as u32) & ip_mask;
                 return Ok((line.insn, line.cost as u64));
             }
@@ -652,8 +794,12 @@ impl Cpu {
                 if let Some(epoch) = epoch {
                     bus.mark_code(phys, insn.len as u32);
                     let tag = phys as u64 | (d32 as u64) << 32;
-                    self.icache.0[phys as usize & (ICACHE_LINES - 1)] =
-                        CacheLine { tag, epoch, cost: cost as u32, insn };
+                    self.icache.0[phys as usize & (ICACHE_LINES - 1)] = CacheLine {
+                        tag,
+                        epoch,
+                        cost: cost as u32,
+                        insn,
+                    };
                 }
                 self.eip = self.eip.wrapping_add(insn.len as u32) & ip_mask;
                 return Ok((insn, cost));
@@ -705,7 +851,12 @@ impl Cpu {
         let row = &OPS[i.op as usize];
         let t = self.model.timing_index();
         let mut c = row.cycles[t] as u64;
-        if i.modrm < 0xC0 && matches!(row.form, table::Form::M | table::Form::MI8 | table::Form::MIv | table::Form::Grp3) {
+        if i.modrm < 0xC0
+            && matches!(
+                row.form,
+                table::Form::M | table::Form::MI8 | table::Form::MIv | table::Form::Grp3
+            )
+        {
             c += row.mem[t] as u64;
             if t == 0 {
                 c += table::ea_cycles_8086(i.modrm) as u64;
@@ -753,6 +904,9 @@ impl Cpu {
     #[cold]
     fn take_interrupt<B: Bus>(&mut self, bus: &mut B) {
         self.halted = false;
+        // An interrupted REP instruction is no longer in progress: EIP (pushed as the return
+        // address) points at it, and it resumes from CX after IRET.
+        self.rep_pending = false;
         let v = bus.acknowledge_interrupt(self.cycles);
         self.cycles += 61;
         let ret = self.eip;
@@ -762,7 +916,10 @@ impl Cpu {
     /// Runs until the cycle counter reaches `until`, the CPU halts, or an instruction needs the
     /// machine's attention (port I/O, a triple fault, an unsupported feature).
     pub fn run<B: Bus>(&mut self, bus: &mut B, until: u64) -> Exit {
-        let mut tc = self.traces.take().unwrap_or_else(|| Box::new(trace::TraceCache::new()));
+        let mut tc = self
+            .traces
+            .take()
+            .unwrap_or_else(|| Box::new(trace::TraceCache::new()));
         let exit = self.run_slice(bus, until, &mut tc);
         self.traces = Some(tc);
         exit
@@ -782,10 +939,14 @@ impl Cpu {
             if self.cycles >= until {
                 return Exit::Budget;
             }
-            if self.shadow || self.flags.bits & flags::TF != 0 || bus.interrupt_pending() || !self.decode_cache {
+            if self.shadow
+                || self.flags.bits & flags::TF != 0
+                || bus.interrupt_pending()
+                || !self.decode_cache
+            {
                 self.step(bus);
             } else {
-                self.run_trace(bus, tc, until);
+                self.run_traces(bus, tc, until);
             }
             if self.attention {
                 self.attention = false;

@@ -5,7 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The emulated CPU generation. Ordered: a later model has everything an earlier one has.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash, Default, Serialize, Deserialize,
+)]
 pub enum CpuModel {
     /// Intel 8086/8088: 20-bit addresses, no #UD, undocumented aliases.
     I8086,
@@ -22,8 +24,13 @@ pub enum CpuModel {
 
 impl CpuModel {
     /// Every model, oldest first.
-    pub const ALL: [CpuModel; 5] =
-        [CpuModel::I8086, CpuModel::I186, CpuModel::I286, CpuModel::I386, CpuModel::I486];
+    pub const ALL: [CpuModel; 5] = [
+        CpuModel::I8086,
+        CpuModel::I186,
+        CpuModel::I286,
+        CpuModel::I386,
+        CpuModel::I486,
+    ];
 
     /// Index into per-model cycle tables: 8086, 286 (also used for the 186), 386, 486.
     #[inline(always)]
@@ -88,14 +95,21 @@ pub struct UnknownModel(pub String);
 impl FromStr for CpuModel {
     type Err = UnknownModel;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s.trim().to_ascii_lowercase().trim_start_matches("i").trim_start_matches("80") {
-            "8086" | "86" | "88" | "8088" => CpuModel::I8086,
-            "186" | "188" => CpuModel::I186,
-            "286" => CpuModel::I286,
-            "386" => CpuModel::I386,
-            "486" => CpuModel::I486,
-            _ => return Err(UnknownModel(s.to_string())),
-        })
+        Ok(
+            match s
+                .trim()
+                .to_ascii_lowercase()
+                .trim_start_matches("i")
+                .trim_start_matches("80")
+            {
+                "8086" | "86" | "88" | "8088" => CpuModel::I8086,
+                "186" | "188" => CpuModel::I186,
+                "286" => CpuModel::I286,
+                "386" => CpuModel::I386,
+                "486" => CpuModel::I486,
+                _ => return Err(UnknownModel(s.to_string())),
+            },
+        )
     }
 }
 

@@ -3,23 +3,73 @@
 //! The interpreter's hot loop does not look every instruction up on its own. From the physical
 //! address of CS:EIP it finds (or builds) a *trace* — up to [`TRACE_MAX`] consecutive decoded
 //! instructions on one page, ended by the first instruction whose table row says it ends a
-//! trace (jumps, calls, returns, interrupts, I/O, flag and segment changes). The trace's
-//! instructions then run with the same handlers as single steps; only the per-instruction
-//! bookkeeping shrinks. Anything unusual — a fault, a pending REP, an I/O access, a write to
-//! cached code, the end of the cycle budget — ends the trace early, and the next lookup starts
-//! exactly where execution stopped, so behaviour is that of single-stepping.
+//! trace (jumps, calls, returns, interrupts, I/O, flag and segment changes). A conditional
+//! branch (Jcc, LOOP, JCXZ) does not end it: the trace follows the fall-through path and is left
+//! when the branch is taken. The trace's instructions then run with the same handlers as single
+//! steps; only the per-instruction bookkeeping shrinks. Anything unusual — a fault, a pending
+//! REP, an I/O access, a write to cached code, the end of the cycle budget — ends the trace
+//! early, and the next lookup starts exactly where execution stopped, so behaviour is that of
+//! single-stepping.
 //!
 //! Validity: a trace is tagged with its physical address, the decode mode and the memory's
 //! code epoch, which changes whenever cached code bytes are written (self-modifying code) or
 //! the mapping changes (A20, loaders).
+//!
+//! Per-instruction bookkeeping is what remains of the interpreter's overhead, so each slot
+//! says what must be looked at after its instruction, decided when the trace is built:
+//! - `CHECK_CODE`: the instruction may store to memory (see `handlers::may_write_memory`), so
+//!   the code epoch is read again — if the store hit cached code, possibly the very next
+//!   instructions of this trace, the trace stops and the next lookup decodes afresh.
+//! - `CHECK_STOP`: the instruction may need the run loop (string instructions with a pending
+//!   REP; I/O, `STI`, `POP SS` and the rest of the trace-ending rows, which set `attention` or
+//!   `shadow`). No other instruction sets those, so the others skip the test.
+//! - `CHECK_BRANCH`: a conditional branch; if EIP is not the fall-through address, it was
+//!   taken and execution continues with the trace at the target.
+//! - `NEEDS_EIP` (looked at before the instruction): the handler reads EIP. Most handlers do
+//!   not (`handlers::reads_eip`), so EIP is advanced only before those that do, and made exact
+//!   from the slot's offset in the trace whenever execution leaves the trace or faults.
+//!
+//! Faults return from the handler as `Err` and end the trace. The cycle budget is checked after
+//! every instruction, so a trace never runs past a device deadline — except that a trace whose
+//! worst-case cost (table costs plus [`MAX_EXTRA`] per instruction) fits in what is left of the
+//! budget runs without the test, since it could not fire; only its string instructions, whose
+//! time is unbounded, still test it.
 
 use super::decode::{self, table};
+use super::exec::handlers::{may_write_memory, reads_eip};
 use super::{seg, Bus, Cpu, Insn};
 
 /// Longest trace, in instructions.
-pub const TRACE_MAX: usize = 16;
+pub const TRACE_MAX: usize = 32;
+/// Most clocks any handler adds to its table cost, REP string instructions apart (an 8086
+/// shift by CL = 255 adds 4 × 255; taken jumps, ENTER, BSF/BSR, INTO add less). String
+/// instructions, whose time has no bound, test the budget after themselves in every trace.
+const MAX_EXTRA: u32 = 1024;
 /// Number of trace slots (direct mapped by physical start address).
 const SLOTS: usize = 2048;
+
+/// Check after the instruction whether the run loop must look at something.
+const CHECK_STOP: u8 = 1;
+/// Check after the instruction whether cached code was written.
+const CHECK_CODE: u8 = 2;
+/// Check after the instruction whether it jumped.
+const CHECK_BRANCH: u8 = 4;
+/// Make EIP and the instruction's start exact before running it.
+const NEEDS_EIP: u8 = 8;
+
+/// One instruction of a trace.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    insn: Insn,
+    /// Clock cost from the opcode table.
+    cost: u16,
+    /// `CHECK_*` bits.
+    check: u8,
+    /// Instructions of the trace up to and including this one (so the loop needs no counter).
+    count: u8,
+    /// Offset of the next instruction from the start of the trace.
+    end: u16,
+}
 
 /// One trace.
 #[derive(Clone, Copy)]
@@ -31,8 +81,9 @@ pub(crate) struct Trace {
     n: u8,
     /// Bytes covered by the trace.
     bytes: u16,
-    cost: [u16; TRACE_MAX],
-    insns: [Insn; TRACE_MAX],
+    /// Clocks the trace can take at most, string instructions apart.
+    worst: u32,
+    slots: [Slot; TRACE_MAX],
 }
 
 /// The trace cache (boxed: about 1 MiB).
@@ -41,7 +92,14 @@ pub(crate) struct TraceCache(Box<[Trace; SLOTS]>);
 
 impl TraceCache {
     pub(crate) fn new() -> TraceCache {
-        let empty = Trace { tag: 1 << 33, epoch: 0, n: 0, bytes: 0, cost: [0; TRACE_MAX], insns: [Insn::default(); TRACE_MAX] };
+        let empty = Trace {
+            tag: 1 << 33,
+            epoch: 0,
+            n: 0,
+            bytes: 0,
+            worst: 0,
+            slots: [Slot::default(); TRACE_MAX],
+        };
         let v: Box<[Trace]> = vec![empty; SLOTS].into_boxed_slice();
         match v.try_into() {
             Ok(a) => TraceCache(a),
@@ -57,55 +115,150 @@ impl std::fmt::Debug for TraceCache {
 }
 
 impl Cpu {
-    /// Runs one trace from CS:EIP (or one plain step when no trace can be used). Returns early
-    /// on anything the run loop must look at.
+    /// Runs traces from CS:EIP one after another until something needs the run loop: the
+    /// cycle budget is used up, an instruction asks to stop (I/O, `STI`, a pending REP, …), a
+    /// fault is delivered, or no trace can be used at CS:EIP (then one plain step is taken).
+    ///
+    /// Going from one trace to the next needs no other check: everything else the run loop
+    /// looks at (HLT, the interrupt shadow, TF, the interrupt line) changes only through
+    /// instructions that stop here, or at the end of the budget.
     #[inline(always)]
-    pub(crate) fn run_trace<B: Bus>(&mut self, bus: &mut B, tc: &mut TraceCache, until: u64) {
-        let Some(epoch) = bus.code_epoch() else {
-            self.step_plain(bus);
-            return;
-        };
-        let cs = &self.segs[seg::CS as usize];
-        let d32 = cs.attrs & 0x4000 != 0;
-        let limit = cs.limit;
-        let ip_mask = if d32 { u32::MAX } else { 0xFFFF };
-        let phys = cs.base.wrapping_add(self.eip) & self.addr_mask;
-        let tag = phys as u64 | (d32 as u64) << 32;
-        let slot = (phys as usize ^ (phys as usize >> 11)) & (SLOTS - 1);
-        let t = &mut tc.0[slot];
-        if (t.tag != tag || t.epoch != epoch) && !self.build_trace(bus, t, phys, tag, d32, epoch) {
-            self.step_plain(bus);
-            return;
+    pub(crate) fn run_traces<B: Bus>(&mut self, bus: &mut B, tc: &mut TraceCache, until: u64) {
+        debug_assert_eq!(self.slice_end, until);
+        loop {
+            let Some(epoch) = bus.code_epoch() else {
+                self.step_plain(bus);
+                return;
+            };
+            let cs = &self.segs[seg::CS as usize];
+            let d32 = cs.attrs & 0x4000 != 0;
+            let limit = cs.limit;
+            let ip_mask = if d32 { u32::MAX } else { 0xFFFF };
+            let phys = cs.base.wrapping_add(self.eip) & self.addr_mask;
+            let tag = phys as u64 | (d32 as u64) << 32;
+            let slot = (phys as usize ^ (phys as usize >> 11)) & (SLOTS - 1);
+            let t = &mut tc.0[slot];
+            if (t.tag != tag || t.epoch != epoch)
+                && !self.build_trace(bus, t, phys, tag, d32, epoch)
+            {
+                self.step_plain(bus);
+                return;
+            }
+            if self.eip as u64 + t.bytes as u64 > limit as u64 + 1 {
+                self.step_plain(bus);
+                return;
+            }
+            let t = &tc.0[slot];
+            let go_on = if self.cycles + (t.worst as u64) < until {
+                self.run_slots::<false, B>(bus, t, ip_mask)
+            } else {
+                self.run_slots::<true, B>(bus, t, ip_mask)
+            };
+            if !go_on {
+                return;
+            }
         }
-        if self.eip as u64 + t.bytes as u64 > limit as u64 + 1 {
-            self.step_plain(bus);
-            return;
-        }
-        let t = &tc.0[slot];
-        for k in 0..t.n as usize {
-            let insn = &t.insns[k];
-            self.start_eip = self.eip;
-            self.eip = self.eip.wrapping_add(insn.len as u32) & ip_mask;
-            self.cycles += t.cost[k] as u64;
-            if let Err(f) = self.execute(bus, insn) {
+    }
+
+    /// Runs the instructions of trace `t`, testing the cycle budget after each one if `BUDGET`.
+    /// Returns whether execution goes on with the next trace.
+    #[inline(always)]
+    fn run_slots<const BUDGET: bool, B: Bus>(
+        &mut self,
+        bus: &mut B,
+        t: &Trace,
+        ip_mask: u32,
+    ) -> bool {
+        // EIP of the first instruction; the others are at offsets from it.
+        let base = self.eip;
+        for s in &t.slots[..t.n as usize] {
+            if s.check & NEEDS_EIP != 0 {
+                self.set_eip(base, s, ip_mask);
+            }
+            self.cycles += s.cost as u64;
+            if let Err(f) = self.execute(bus, &s.insn) {
+                if s.check & NEEDS_EIP == 0 {
+                    self.set_eip(base, s, ip_mask);
+                }
+                self.instructions += s.count as u64 - 1;
                 self.deliver_fault(bus, f);
-                return;
+                return false;
             }
-            if self.attention | self.shadow | self.rep_pending {
-                self.instructions += !self.rep_pending as u64;
-                return;
+            if s.check & !NEEDS_EIP != 0 {
+                if s.check & CHECK_STOP != 0 {
+                    if self.attention | self.shadow | self.rep_pending {
+                        self.instructions += s.count as u64 - self.rep_pending as u64;
+                        return false;
+                    }
+                    if !BUDGET && self.cycles >= self.slice_end {
+                        // A string instruction that finished past the budget.
+                        self.instructions += s.count as u64;
+                        return false;
+                    }
+                }
+                let jumped = s.check & CHECK_BRANCH != 0
+                    && self.eip != base.wrapping_add(s.end as u32) & ip_mask;
+                // A write to cached code (possibly this trace's) also looks the trace up again.
+                if jumped || s.check & CHECK_CODE != 0 && bus.code_epoch() != Some(t.epoch) {
+                    self.leave_after(base, s, ip_mask);
+                    self.instructions += s.count as u64;
+                    return self.cycles < self.slice_end;
+                }
             }
-            self.instructions += 1;
-            if self.cycles >= until || bus.code_epoch() != Some(epoch) {
-                return;
+            debug_assert!(
+                !(self.attention | self.shadow | self.rep_pending),
+                "{:?} needs CHECK_STOP",
+                s.insn
+            );
+            // The budget (`slice_end` is `until`; the field is read instead of keeping one more
+            // value live across the handler call).
+            if BUDGET && self.cycles >= self.slice_end {
+                self.leave_after(base, s, ip_mask);
+                self.instructions += s.count as u64;
+                return false;
             }
+        }
+        debug_assert!(
+            BUDGET || self.cycles < self.slice_end,
+            "a trace overran its worst case"
+        );
+        if let Some(last) = t.slots[..t.n as usize].last() {
+            self.leave_after(base, last, ip_mask);
+        }
+        self.instructions += t.n as u64;
+        true
+    }
+
+    /// Makes EIP (past the instruction) and `start_eip` exact for slot `s` of a trace that
+    /// began at `base`.
+    #[inline(always)]
+    fn set_eip(&mut self, base: u32, s: &Slot, ip_mask: u32) {
+        let next = base.wrapping_add(s.end as u32);
+        self.start_eip = next.wrapping_sub(s.insn.len as u32) & ip_mask;
+        self.eip = next & ip_mask;
+    }
+
+    /// Leaves the trace after slot `s`: unless its handler kept EIP itself (and may have jumped),
+    /// EIP becomes the address of the next instruction.
+    #[inline(always)]
+    fn leave_after(&mut self, base: u32, s: &Slot, ip_mask: u32) {
+        if s.check & NEEDS_EIP == 0 {
+            self.eip = base.wrapping_add(s.end as u32) & ip_mask;
         }
     }
 
     /// Decodes a trace at `phys` into `t`; false when not even the first instruction decodes
     /// from plain memory (the caller then single-steps, which raises any fault).
     #[cold]
-    fn build_trace<B: Bus>(&mut self, bus: &mut B, t: &mut Trace, phys: u32, tag: u64, d32: bool, epoch: u32) -> bool {
+    fn build_trace<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        t: &mut Trace,
+        phys: u32,
+        tag: u64,
+        d32: bool,
+        epoch: u32,
+    ) -> bool {
         let limit = self.segs[seg::CS as usize].limit;
         let room = (limit.wrapping_sub(self.eip) as usize).saturating_add(1);
         let window = bus.code_window(phys);
@@ -113,12 +266,31 @@ impl Cpu {
         let mut pos = 0usize;
         let mut n = 0usize;
         while n < TRACE_MAX {
-            let Ok(()) = decode::decode_into(&window[pos..], self.model, d32, &mut t.insns[n]) else { break };
-            let insn = &t.insns[n];
-            t.cost[n] = self.cost(insn) as u16;
-            pos += insn.len as usize;
+            let s = &mut t.slots[n];
+            let Ok(()) = decode::decode_into(&window[pos..], self.model, d32, &mut s.insn) else {
+                break;
+            };
+            s.cost = self.cost(&s.insn) as u16;
+            let branch = is_conditional_branch(&s.insn);
+            let ends = !branch && ends_trace(&s.insn);
+            s.check = 0;
+            if may_stop(&s.insn) {
+                s.check |= CHECK_STOP;
+            }
+            if may_write_memory(&s.insn) {
+                s.check |= CHECK_CODE;
+            }
+            if branch {
+                s.check |= CHECK_BRANCH;
+            }
+            if reads_eip(s.insn.handler) {
+                s.check |= NEEDS_EIP;
+            }
+            pos += s.insn.len as usize;
             n += 1;
-            if table::OPS[insn.op as usize].flags & table::END != 0 {
+            s.count = n as u8;
+            s.end = pos as u16;
+            if ends {
                 break;
             }
         }
@@ -126,11 +298,90 @@ impl Cpu {
             t.tag = 1 << 33;
             return false;
         }
+        let worst = t.slots[..n].iter().map(|s| s.cost as u32 + MAX_EXTRA).sum();
         bus.mark_code(phys, pos as u32);
+        t.worst = worst;
         t.tag = tag;
         t.epoch = epoch;
         t.n = n as u8;
         t.bytes = pos as u16;
         true
+    }
+}
+
+/// Whether `i` is the last instruction of a trace: its table row says so, except for INC and
+/// DEC in groups 4 and 5 (FE, FF), whose other members transfer control.
+fn ends_trace(i: &Insn) -> bool {
+    let ends = table::OPS[i.op as usize].flags & table::END != 0;
+    ends && !(matches!(i.op, 0xFE | 0xFF) && i.reg() < 2)
+}
+
+/// Jcc, LOOPcc and JCXZ: the trace goes on along the fall-through path.
+fn is_conditional_branch(i: &Insn) -> bool {
+    matches!(i.op, 0x70..=0x7F | 0xE0..=0xE3 | 0x180..=0x18F)
+}
+
+/// Whether `i` can set `attention`, `shadow` or `rep_pending`: string instructions and the
+/// trace-ending rows, except the near and far jumps, calls and returns, which only move EIP
+/// (and CS).
+fn may_stop(i: &Insn) -> bool {
+    let plain_transfer = match i.op {
+        0x70..=0x7F | 0xE0..=0xE3 | 0x180..=0x18F => true,
+        0xE8 | 0xE9 | 0xEA | 0xEB | 0x9A | 0xC2 | 0xC3 | 0xCA | 0xCB => true,
+        0xFF => matches!(i.reg(), 2..=5),
+        _ => false,
+    };
+    let string = table::OPS[i.op as usize].flags & table::STRING != 0;
+    string || ends_trace(i) && !plain_transfer
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cpu::CpuModel;
+    use crate::machine::{MachineConfig, Pc, RunLimits, Stop};
+
+    /// A loop that rewrites the immediate of an instruction a few bytes ahead of the store,
+    /// inside the same trace and past a conditional branch that is not taken:
+    ///
+    /// ```text
+    /// 1000  xor bx, bx
+    /// 1002  mov cx, 3
+    /// 1005  mov [0x100F], cl     ; again: patch the MOV below
+    /// 1009  cmp cx, 0
+    /// 100C  je 0x1019            ; never taken: the trace continues past it
+    /// 100E  mov al, 0xEE         ; patch: becomes mov al, cl
+    /// 1010  add bl, al
+    /// 1012  loop 0x1005
+    /// 1014  mov al, bl
+    /// 1016  out 0xF4, al         ; exit device: 3 + 2 + 1 = 6
+    /// 1018  hlt
+    /// 1019  hlt
+    /// ```
+    const PATCH_AHEAD: [u8; 26] = [
+        0x31, 0xDB, 0xB9, 0x03, 0x00, 0x88, 0x0E, 0x0F, 0x10, 0x83, 0xF9, 0x00, 0x74, 0x0B, 0xB0,
+        0xEE, 0x00, 0xC3, 0xE2, 0xF1, 0x88, 0xD8, 0xE6, 0xF4, 0xF4, 0xF4,
+    ];
+
+    fn run(code: &[u8], decode_cache: bool) -> (Stop, u64) {
+        let cfg = MachineConfig {
+            cpu: CpuModel::I386,
+            memory: 1 << 20,
+            ..Default::default()
+        };
+        let mut pc = Pc::new(cfg).unwrap();
+        pc.cpu.decode_cache = decode_cache;
+        pc.load_image(0x1000, code).unwrap();
+        pc.set_entry(0, 0x1000);
+        let stop = pc.run(RunLimits {
+            max_instructions: Some(1000),
+        });
+        (stop, pc.stats().instructions)
+    }
+
+    #[test]
+    fn code_patched_ahead_in_the_same_trace_runs_patched() {
+        // 2 + 3 iterations of 6 + the 2 up to and including the OUT.
+        assert_eq!(run(&PATCH_AHEAD, true), (Stop::Exit(6), 22));
+        assert_eq!(run(&PATCH_AHEAD, false), (Stop::Exit(6), 22));
     }
 }

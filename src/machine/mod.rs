@@ -30,7 +30,12 @@ pub struct MachineConfig {
 
 impl Default for MachineConfig {
     fn default() -> Self {
-        MachineConfig { cpu: CpuModel::I486, memory: 16 << 20, clock_hz: None, debugcon: DebugSink::None }
+        MachineConfig {
+            cpu: CpuModel::I486,
+            memory: 16 << 20,
+            clock_hz: None,
+            debugcon: DebugSink::None,
+        }
     }
 }
 
@@ -228,10 +233,19 @@ impl Pc {
     pub fn new(cfg: MachineConfig) -> Result<Pc, MachineError> {
         let clock_hz = cfg.clock_hz.unwrap_or_else(|| cfg.cpu.default_clock_hz());
         let mem = Memory::new(cfg.memory)?;
-        let platform = Platform::new(PlatformConfig { debugcon: cfg.debugcon, cycles_per_second: clock_hz });
+        let platform = Platform::new(PlatformConfig {
+            debugcon: cfg.debugcon,
+            cycles_per_second: clock_hz,
+        });
         let mut pc = Pc {
             cpu: Cpu::new(cfg.cpu),
-            board: Board { mem, platform, mmio: Vec::new(), signalled: false, intr: false },
+            board: Board {
+                mem,
+                platform,
+                mmio: Vec::new(),
+                signalled: false,
+                intr: false,
+            },
             clock_hz,
             wall: Duration::ZERO,
             resets: 0,
@@ -261,7 +275,12 @@ impl Pc {
     }
 
     /// Registers an MMIO window served by `handler`.
-    pub fn add_mmio(&mut self, start: u32, len: u32, handler: Box<dyn MmioHandler>) -> Result<(), MachineError> {
+    pub fn add_mmio(
+        &mut self,
+        start: u32,
+        len: u32,
+        handler: Box<dyn MmioHandler>,
+    ) -> Result<(), MachineError> {
         let idx = self.board.mem.add_mmio(start, len)?;
         debug_assert_eq!(idx, self.board.mmio.len());
         self.board.mmio.push(handler);
@@ -275,7 +294,12 @@ impl Pc {
 
     /// Execution statistics so far.
     pub fn stats(&self) -> Stats {
-        Stats { instructions: self.cpu.instructions, cycles: self.cpu.cycles, wall: self.wall, resets: self.resets }
+        Stats {
+            instructions: self.cpu.instructions,
+            cycles: self.cpu.cycles,
+            wall: self.wall,
+            resets: self.resets,
+        }
     }
 
     /// What the guest wrote to the 0xE9 console (when its sink is `Buffer`).
@@ -366,7 +390,10 @@ impl Pc {
                     }
                 }
                 cpu::Exit::TripleFault => {
-                    log::warn!("triple fault at cycle {}: resetting the machine", self.cpu.cycles);
+                    log::warn!(
+                        "triple fault at cycle {}: resetting the machine",
+                        self.cpu.cycles
+                    );
                     self.reset();
                 }
                 cpu::Exit::Unsupported(what) => return Stop::Unsupported(what),

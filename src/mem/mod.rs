@@ -6,6 +6,10 @@
 //! reads as all ones (an open bus) and ignores writes. Nothing a guest does can reach outside
 //! these buffers.
 //!
+//! Self-modifying code: RAM holding instructions the CPU has cached is marked per 128-byte chunk,
+//! and its pages get their own map kind, so that an ordinary data write costs one map lookup and
+//! only writes to code pages look at the chunk bits (a hit starts a new code epoch).
+//!
 //! The firmware image is mapped at the top of the first MiB and again at the top of the 4 GiB
 //! space (where a 386 fetches its first instruction), repeated through the top 2 MiB so the
 //! alias survives a disabled A20 gate; on a 286 the top of its 16 MiB space aliases it as well.
@@ -16,11 +20,18 @@ use thiserror::Error;
 pub const PAGE: u32 = 4096;
 const PAGE_SHIFT: u32 = 12;
 
-const UNMAPPED: u8 = 0;
-const RAM: u8 = 1;
-const ROM: u8 = 2;
+/// Page-map value: RAM.
+const RAM: u8 = 0;
+/// Page-map value: RAM holding code that the CPU has cached (writes check the code chunks).
+const RAM_CODE: u8 = 1;
+/// Page-map value: nothing (reads all ones, writes ignored).
+const UNMAPPED: u8 = 2;
+/// Page-map value: the firmware ROM.
+const ROM: u8 = 3;
 /// Page-map values from this one up name MMIO region `value - MMIO_BASE`.
-const MMIO_BASE: u8 = 3;
+const MMIO_BASE: u8 = 4;
+/// Pages in the 4 GiB physical address space.
+const PAGES: usize = 1 << (32 - PAGE_SHIFT);
 
 /// An access that belongs to an MMIO window.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -64,7 +75,9 @@ pub enum MemError {
 pub struct Memory {
     ram: Vec<u8>,
     rom: Vec<u8>,
-    map: Vec<u8>,
+    /// Kind of each page (`RAM`, `RAM_CODE`, `UNMAPPED`, `ROM`, `MMIO_BASE + region`). A fixed
+    /// size, so that indexing with any page number needs no bounds check.
+    map: Box<[u8; PAGES]>,
     mmio: Vec<(u32, u32)>,
     a20_mask: u32,
     /// One bit per 128-byte chunk of RAM: decoded instructions from it may be cached.
@@ -80,10 +93,13 @@ const CHUNK_SHIFT: u32 = 7;
 impl Memory {
     /// `ram_size` bytes of zeroed RAM from address 0, no ROM, A20 enabled.
     pub fn new(ram_size: u64) -> Result<Memory, MemError> {
-        if !(0x10000..=0xC000_0000).contains(&ram_size) || ram_size % PAGE as u64 != 0 {
+        if !(0x10000..=0xC000_0000).contains(&ram_size) || !ram_size.is_multiple_of(PAGE as u64) {
             return Err(MemError::BadRamSize(ram_size));
         }
-        let mut map = vec![UNMAPPED; 1 << (32 - PAGE_SHIFT)];
+        let mut map: Box<[u8; PAGES]> = match vec![UNMAPPED; PAGES].into_boxed_slice().try_into() {
+            Ok(m) => m,
+            Err(_) => unreachable!("the vector has PAGES entries"),
+        };
         for p in map.iter_mut().take((ram_size >> PAGE_SHIFT) as usize) {
             *p = RAM;
         }
@@ -129,7 +145,11 @@ impl Memory {
     /// Registers an MMIO window; returns its region index.
     pub fn add_mmio(&mut self, start: u32, len: u32) -> Result<usize, MemError> {
         let bad = MemError::BadMmio { start, len };
-        if start % PAGE != 0 || len == 0 || len % PAGE != 0 || start.checked_add(len - 1).is_none() {
+        if !start.is_multiple_of(PAGE)
+            || len == 0
+            || !len.is_multiple_of(PAGE)
+            || start.checked_add(len - 1).is_none()
+        {
             return Err(bad);
         }
         let idx = self.mmio.len();
@@ -165,12 +185,17 @@ impl Memory {
 
     /// Notes that the instruction at `addr..addr+len` entered the CPU's decode cache, so that
     /// a write to those bytes must start a new code epoch. ROM needs no mark: it never changes.
+    ///
+    /// The page becomes `RAM_CODE`: only writes to such pages look at the chunk bits, so data
+    /// pages cost nothing extra. (A page stays `RAM_CODE`; that is merely a little slower.)
     #[inline]
     pub fn mark_code(&mut self, addr: u32, len: u32) {
         let a = addr & self.a20_mask;
         let last = a.wrapping_add(len.max(1) - 1) & self.a20_mask;
         for x in [a, last] {
-            if self.map[(x >> PAGE_SHIFT) as usize] == RAM {
+            let page = &mut self.map[(x >> PAGE_SHIFT) as usize];
+            if *page <= RAM_CODE {
+                *page = RAM_CODE;
                 let c = (x >> CHUNK_SHIFT) as usize;
                 self.code_chunks[c >> 6] |= 1 << (c & 63);
             }
@@ -214,7 +239,11 @@ impl Memory {
     pub fn load(&mut self, addr: u32, data: &[u8]) -> Result<(), MemError> {
         let end = addr as usize + data.len();
         if end > self.ram.len() {
-            return Err(MemError::OutOfRam { addr, len: data.len(), ram: self.ram.len() });
+            return Err(MemError::OutOfRam {
+                addr,
+                len: data.len(),
+                ram: self.ram.len(),
+            });
         }
         self.ram[addr as usize..end].copy_from_slice(data);
         self.invalidate_all_code();
@@ -226,10 +255,8 @@ impl Memory {
     pub fn read8(&self, addr: u32) -> Result<u8, Mmio> {
         let a = addr & self.a20_mask;
         match self.map[(a >> PAGE_SHIFT) as usize] {
-            RAM => Ok(self.ram[a as usize]),
-            ROM => Ok(self.rom[a as usize & (self.rom.len() - 1)]),
-            UNMAPPED => Ok(0xFF),
-            k => Err(self.mmio_of(k, a)),
+            RAM | RAM_CODE => Ok(self.ram[a as usize]),
+            k => self.read_other(k, a, 1).map(|v| v as u8),
         }
     }
 
@@ -238,13 +265,11 @@ impl Memory {
     pub fn read16(&self, addr: u32) -> Result<u16, Mmio> {
         let a = addr & self.a20_mask;
         match self.map[(a >> PAGE_SHIFT) as usize] {
-            RAM => Ok(u16::from_le_bytes([self.ram[a as usize], self.ram[a as usize + 1]])),
-            ROM => {
-                let o = a as usize & (self.rom.len() - 1);
-                Ok(u16::from_le_bytes([self.rom[o], self.rom[o + 1]]))
-            }
-            UNMAPPED => Ok(0xFFFF),
-            k => Err(self.mmio_of(k, a)),
+            RAM | RAM_CODE => match self.ram.get(a as usize..a as usize + 2) {
+                Some(b) => Ok(u16::from_le_bytes([b[0], b[1]])),
+                None => unreachable!("RAM pages lie inside the RAM buffer"),
+            },
+            k => self.read_other(k, a, 2).map(|v| v as u16),
         }
     }
 
@@ -252,16 +277,31 @@ impl Memory {
     #[inline(always)]
     pub fn read32(&self, addr: u32) -> Result<u32, Mmio> {
         let a = addr & self.a20_mask;
-        let buf = match self.map[(a >> PAGE_SHIFT) as usize] {
-            RAM => &self.ram[a as usize..a as usize + 4],
+        match self.map[(a >> PAGE_SHIFT) as usize] {
+            RAM | RAM_CODE => match self.ram.get(a as usize..a as usize + 4) {
+                Some(b) => Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                None => unreachable!("RAM pages lie inside the RAM buffer"),
+            },
+            k => self.read_other(k, a, 4),
+        }
+    }
+
+    /// Reads `size` bytes from a page that is not RAM.
+    #[cold]
+    #[inline(never)]
+    fn read_other(&self, kind: u8, a: u32, size: u8) -> Result<u32, Mmio> {
+        match kind {
             ROM => {
                 let o = a as usize & (self.rom.len() - 1);
-                &self.rom[o..o + 4]
+                let mut v = 0;
+                for k in 0..size as usize {
+                    v |= (self.rom[o + k] as u32) << (8 * k);
+                }
+                Ok(v)
             }
-            UNMAPPED => return Ok(0xFFFF_FFFF),
-            k => return Err(self.mmio_of(k, a)),
-        };
-        Ok(u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]))
+            UNMAPPED => Ok(u32::MAX >> (32 - 8 * size as u32)),
+            k => Err(self.mmio_of(k, a)),
+        }
     }
 
     /// Writes `size` bytes (1, 2, 4; not crossing a page) of `v`. RAM takes it, ROM and
@@ -269,21 +309,22 @@ impl Memory {
     #[inline(always)]
     pub fn write(&mut self, addr: u32, size: u8, v: u32) -> Result<(), Mmio> {
         let a = addr & self.a20_mask;
-        match self.map[(a >> PAGE_SHIFT) as usize] {
-            RAM => {
-                let (c0, c1) = ((a >> CHUNK_SHIFT) as usize, ((a + size as u32 - 1) >> CHUNK_SHIFT) as usize);
-                if (self.code_chunks[c0 >> 6] >> (c0 & 63)) & 1 != 0 {
-                    self.code_written(c0);
-                }
-                if c1 != c0 && c1 < self.code_chunks.len() * 64 && (self.code_chunks[c1 >> 6] >> (c1 & 63)) & 1 != 0 {
-                    self.code_written(c1);
-                }
-                let a = a as usize;
-                match size {
-                    1 => self.ram[a] = v as u8,
-                    2 => self.ram[a..a + 2].copy_from_slice(&(v as u16).to_le_bytes()),
-                    _ => self.ram[a..a + 4].copy_from_slice(&v.to_le_bytes()),
-                }
+        let kind = self.map[(a >> PAGE_SHIFT) as usize];
+        if kind == RAM {
+            self.store(a, size, v);
+            Ok(())
+        } else {
+            self.write_other(kind, a, size, v)
+        }
+    }
+
+    /// Writes `size` bytes to a page that is not plain RAM.
+    #[inline(never)]
+    fn write_other(&mut self, kind: u8, a: u32, size: u8, v: u32) -> Result<(), Mmio> {
+        match kind {
+            RAM_CODE => {
+                self.check_code_write(a, size);
+                self.store(a, size, v);
                 Ok(())
             }
             ROM | UNMAPPED => Ok(()),
@@ -291,10 +332,41 @@ impl Memory {
         }
     }
 
+    /// Stores into RAM.
+    #[inline(always)]
+    fn store(&mut self, a: u32, size: u8, v: u32) {
+        let a = a as usize;
+        let Some(dst) = self.ram.get_mut(a..a + size as usize) else {
+            unreachable!("RAM pages lie inside the RAM buffer")
+        };
+        match size {
+            1 => dst[0] = v as u8,
+            2 => dst.copy_from_slice(&(v as u16).to_le_bytes()),
+            _ => dst.copy_from_slice(&v.to_le_bytes()),
+        }
+    }
+
+    /// A write to a page holding cached code: a new code epoch if it hits a marked chunk.
+    #[inline(always)]
+    fn check_code_write(&mut self, a: u32, size: u8) {
+        let (c0, c1) = (
+            (a >> CHUNK_SHIFT) as usize,
+            ((a + size as u32 - 1) >> CHUNK_SHIFT) as usize,
+        );
+        for c in [c0, c1] {
+            if c < self.code_chunks.len() * 64 && (self.code_chunks[c >> 6] >> (c & 63)) & 1 != 0 {
+                self.code_written(c);
+            }
+        }
+    }
+
     #[cold]
     fn mmio_of(&self, kind: u8, a: u32) -> Mmio {
         let region = (kind - MMIO_BASE) as usize;
-        Mmio { region, offset: a - self.mmio[region].0 }
+        Mmio {
+            region,
+            offset: a - self.mmio[region].0,
+        }
     }
 
     /// The bytes from `addr` to the end of its page, if it is RAM or ROM.
@@ -303,7 +375,7 @@ impl Memory {
         let a = addr & self.a20_mask;
         let end = (a | (PAGE - 1)) as usize + 1;
         match self.map[(a >> PAGE_SHIFT) as usize] {
-            RAM => &self.ram[a as usize..end],
+            RAM | RAM_CODE => &self.ram[a as usize..end],
             ROM => {
                 let mask = self.rom.len() - 1;
                 let o = a as usize & mask;
@@ -352,8 +424,20 @@ mod tests {
         assert_eq!(m.read32(0x4000_0000), Ok(0xFFFF_FFFF));
         m.write(0x4000_0000, 4, 0).unwrap(); // ignored, no panic
         let region = m.add_mmio(0xA0000, 0x20000).unwrap();
-        assert_eq!(m.read16(0xA0010), Err(Mmio { region, offset: 0x10 }));
-        assert_eq!(m.write(0xBFFFF, 1, 0), Err(Mmio { region, offset: 0x1FFFF }));
+        assert_eq!(
+            m.read16(0xA0010),
+            Err(Mmio {
+                region,
+                offset: 0x10
+            })
+        );
+        assert_eq!(
+            m.write(0xBFFFF, 1, 0),
+            Err(Mmio {
+                region,
+                offset: 0x1FFFF
+            })
+        );
         assert!(m.add_mmio(0xB0000, 0x1000).is_err());
         assert_eq!(m.code_window(0xA0000), &[] as &[u8]);
     }
@@ -367,7 +451,7 @@ mod tests {
         m.mark_code(0x7C7E, 3); // spans two 128-byte chunks
         m.write(0x7D00, 1, 0).unwrap();
         assert_eq!(m.code_epoch(), e, "a write beside the code keeps the epoch");
-        m.write(0x7C7F, 2, 0).unwrap();
+        m.write(0x7C7F, 1, 0).unwrap();
         let e2 = m.code_epoch();
         assert_ne!(e2, e);
         m.write(0x7C80, 1, 0).unwrap();

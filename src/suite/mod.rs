@@ -26,7 +26,10 @@ pub struct TestBus {
 impl TestBus {
     /// An all-zero 16 MiB bus.
     pub fn new() -> TestBus {
-        TestBus { ram: vec![0; 1 << 24], touched: Vec::new() }
+        TestBus {
+            ram: vec![0; 1 << 24],
+            touched: Vec::new(),
+        }
     }
     fn clear(&mut self) {
         for a in self.touched.drain(..) {
@@ -99,8 +102,8 @@ impl Metadata {
         }
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if let Some(ops) = v.get("opcodes").and_then(|o| o.as_object()) {
             for (op, ent) in ops {
                 if let Some(m) = ent.get("flags-mask").and_then(|m| m.as_u64()) {
@@ -120,7 +123,10 @@ impl Metadata {
 
     /// The flags mask for a file stem (all ones when nothing is undefined).
     pub fn mask(&self, stem: &str) -> u16 {
-        self.masks.get(&stem.to_uppercase()).copied().unwrap_or(0xFFFF)
+        self.masks
+            .get(&stem.to_uppercase())
+            .copied()
+            .unwrap_or(0xFFFF)
     }
 }
 
@@ -135,7 +141,7 @@ pub enum Flavor {
 
 fn set_state(cpu: &mut Cpu, bus: &mut TestBus, t: &Test, flavor: Flavor) {
     let r = |k: usize| t.init.regs[k].unwrap_or(0);
-    *cpu = Cpu::new(cpu.model);
+    cpu.reset();
     for (k, &g) in [0u8, 3, 1, 2, 4, 5, 6, 7].iter().enumerate() {
         // ax bx cx dx sp bp si di → register numbers
         let idx = [0, 1, 2, 3, 8, 9, 10, 11][k];
@@ -175,7 +181,13 @@ fn reg_value(cpu: &Cpu, k: usize) -> u16 {
 }
 
 /// Runs one test; `Err` describes the mismatch.
-pub fn run_test(cpu: &mut Cpu, bus: &mut TestBus, t: &Test, flavor: Flavor, flag_mask: u16) -> Result<(), String> {
+pub fn run_test(
+    cpu: &mut Cpu,
+    bus: &mut TestBus,
+    t: &Test,
+    flavor: Flavor,
+    flag_mask: u16,
+) -> Result<(), String> {
     bus.clear();
     set_state(cpu, bus, t, flavor);
     match flavor {
@@ -190,18 +202,26 @@ pub fn run_test(cpu: &mut Cpu, bus: &mut TestBus, t: &Test, flavor: Flavor, flag
         }
     }
     let mut errs = Vec::new();
-    for k in 0..14 {
+    for (k, name) in REG_NAMES.iter().enumerate() {
         let want = t.fina.regs[k].or(t.init.regs[k]).unwrap_or(0);
         let got = reg_value(cpu, k);
         let (w, g) = if k == 13 {
-            let init_mask = if flavor == Flavor::I286 { 0x0FFF } else { 0xFFFF };
-            let want = if t.fina.regs[k].is_some() { want } else { want & init_mask | 2 };
+            let init_mask = if flavor == Flavor::I286 {
+                0x0FFF
+            } else {
+                0xFFFF
+            };
+            let want = if t.fina.regs[k].is_some() {
+                want
+            } else {
+                want & init_mask | 2
+            };
             (want & flag_mask, got & flag_mask)
         } else {
             (want, got)
         };
         if w != g {
-            errs.push(format!("{}: want {w:04x} got {g:04x}", REG_NAMES[k]));
+            errs.push(format!("{name}: want {w:04x} got {g:04x}"));
         }
     }
     // Pushed FLAGS images contain undefined flags: mask them like FLAGS itself.
@@ -216,7 +236,11 @@ pub fn run_test(cpu: &mut Cpu, bus: &mut TestBus, t: &Test, flavor: Flavor, flag
     let flags_at = delivered.then(|| {
         let ss = t.fina.regs[5].or(t.init.regs[5]).unwrap_or(0) as u32;
         let sp = t.fina.regs[8].or(t.init.regs[8]).unwrap_or(0) as u32;
-        let wrap = if flavor == Flavor::I8086 { 0xFFFFF } else { 0xFFFFFF };
+        let wrap = if flavor == Flavor::I8086 {
+            0xFFFFF
+        } else {
+            0xFFFFFF
+        };
         ((ss << 4) + ((sp + 4) & 0xFFFF)) & wrap
     });
     if let Some(a) = flags_at {
@@ -226,7 +250,11 @@ pub fn run_test(cpu: &mut Cpu, bus: &mut TestBus, t: &Test, flavor: Flavor, flag
     for &(a, want) in &t.fina.ram {
         let got = bus.peek(a);
         let (w, g) = if masked.contains(&a) {
-            let m = if masked.contains(&(a.wrapping_sub(1))) { (flag_mask >> 8) as u8 } else { flag_mask as u8 };
+            let m = if masked.contains(&(a.wrapping_sub(1))) {
+                (flag_mask >> 8) as u8
+            } else {
+                flag_mask as u8
+            };
             (want & m, got & m)
         } else {
             (want, got)
@@ -265,7 +293,11 @@ fn data_dir(dir: &Path) -> PathBuf {
 }
 
 fn metadata_path(dir: &Path) -> PathBuf {
-    for p in ["v1/metadata.json", "v1_real_mode/metadata.json", "metadata.json"] {
+    for p in [
+        "v1/metadata.json",
+        "v1_real_mode/metadata.json",
+        "metadata.json",
+    ] {
         if dir.join(p).exists() {
             return dir.join(p);
         }
@@ -274,7 +306,9 @@ fn metadata_path(dir: &Path) -> PathBuf {
 }
 
 fn revoked(dir: &Path) -> HashSet<[u8; 20]> {
-    let Ok(text) = std::fs::read_to_string(dir.join("revocation_list.txt")) else { return HashSet::new() };
+    let Ok(text) = std::fs::read_to_string(dir.join("revocation_list.txt")) else {
+        return HashSet::new();
+    };
     text.lines()
         .filter_map(|l| {
             let l = l.trim();
@@ -302,7 +336,11 @@ pub fn run_suite(
     let mut files: Vec<PathBuf> = std::fs::read_dir(&data)
         .map_err(|e| anyhow::anyhow!("{}: {e}", data.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.to_uppercase().contains(".MOO")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.to_uppercase().contains(".MOO"))
+        })
         .collect();
     files.sort();
     if let Some(f) = &opts.filter {
@@ -326,7 +364,10 @@ pub fn run_suite(
                     match run_file(path, &meta, &revoked, &mut cpu, &mut bus, opts) {
                         Ok(r) => results.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(r),
                         Err(e) => {
-                            first_error.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+                            first_error
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get_or_insert(e);
                         }
                     }
                 }
@@ -337,7 +378,12 @@ pub fn run_suite(
         return Err(e);
     }
     let (mut pass, mut fail) = (0, 0);
-    for r in results.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().flatten() {
+    for r in results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+    {
         pass += r.passed;
         fail += r.failed;
         report(&r);
@@ -347,7 +393,13 @@ pub fn run_suite(
 
 fn stem(p: &Path) -> String {
     let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    n.split(".MOO").next().unwrap_or(n).split(".moo").next().unwrap_or(n).to_string()
+    n.split(".MOO")
+        .next()
+        .unwrap_or(n)
+        .split(".moo")
+        .next()
+        .unwrap_or(n)
+        .to_string()
 }
 
 fn run_file(
@@ -359,10 +411,17 @@ fn run_file(
     opts: &SuiteOptions,
 ) -> anyhow::Result<FileResult> {
     let (cpu_id, tests) = moo::read_file(path)?;
-    let flavor = if cpu_id.contains("286") { Flavor::I286 } else { Flavor::I8086 };
+    let flavor = if cpu_id.contains("286") {
+        Flavor::I286
+    } else {
+        Flavor::I8086
+    };
     let name = stem(path);
     let mask = meta.mask(&name);
-    let mut r = FileResult { name: name.clone(), ..Default::default() };
+    let mut r = FileResult {
+        name: name.clone(),
+        ..Default::default()
+    };
     for (k, t) in tests.iter().enumerate() {
         if t.hash.is_some_and(|h| revoked.contains(&h)) {
             r.revoked += 1;

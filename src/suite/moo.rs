@@ -7,8 +7,9 @@ use std::io::Read;
 use std::path::Path;
 
 /// Register order of the `REGS` chunk's bit mask.
-pub const REG_NAMES: [&str; 14] =
-    ["ax", "bx", "cx", "dx", "cs", "ss", "ds", "es", "sp", "bp", "si", "di", "ip", "flags"];
+pub const REG_NAMES: [&str; 14] = [
+    "ax", "bx", "cx", "dx", "cs", "ss", "ds", "es", "sp", "bp", "si", "di", "ip", "flags",
+];
 
 /// A machine state (initial or final) of one test.
 #[derive(Clone, Debug, Default)]
@@ -79,7 +80,8 @@ impl<'a> Cursor<'a> {
         self.take(2).map(|s| u16::from_le_bytes([s[0], s[1]]))
     }
     fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        self.take(4)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
     }
     fn chunk(&mut self) -> Option<(&'a [u8], Cursor<'a>)> {
         let tag = self.take(4)?;
@@ -119,7 +121,10 @@ fn parse_state(mut c: Cursor) -> Option<State> {
 }
 
 fn parse_test(mut c: Cursor) -> Option<Test> {
-    let mut t = Test { index: c.u32()?, ..Default::default() };
+    let mut t = Test {
+        index: c.u32()?,
+        ..Default::default()
+    };
     while !c.done() {
         let (tag, mut body) = c.chunk()?;
         match tag {
@@ -144,16 +149,25 @@ fn parse_test(mut c: Cursor) -> Option<Test> {
 /// Reads every test of a `.MOO.gz` (or uncompressed `.MOO`) file.
 pub fn read_file(path: &Path) -> Result<(String, Vec<Test>), MooError> {
     let name = path.display().to_string();
-    let io = |source| MooError::Io { path: name.clone(), source };
+    let io = |source| MooError::Io {
+        path: name.clone(),
+        source,
+    };
     let raw = std::fs::read(path).map_err(io)?;
     let data = if raw.starts_with(&[0x1F, 0x8B]) {
         let mut out = Vec::with_capacity(raw.len() * 8);
-        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out).map_err(io)?;
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(io)?;
         out
     } else {
         raw
     };
-    let bad = |offset, what| MooError::Format { path: name.clone(), offset, what };
+    let bad = |offset, what| MooError::Format {
+        path: name.clone(),
+        offset,
+        what,
+    };
     let mut c = Cursor { b: &data, pos: 0 };
     let (tag, mut hdr) = c.chunk().ok_or_else(|| bad(0, "truncated header"))?;
     if tag != b"MOO " {
@@ -161,7 +175,10 @@ pub fn read_file(path: &Path) -> Result<(String, Vec<Test>), MooError> {
     }
     hdr.u32().ok_or_else(|| bad(8, "short header"))?;
     let count = hdr.u32().ok_or_else(|| bad(12, "short header"))? as usize;
-    let cpu = hdr.take(4).map(|s| String::from_utf8_lossy(s).trim().to_string()).unwrap_or_default();
+    let cpu = hdr
+        .take(4)
+        .map(|s| String::from_utf8_lossy(s).trim().to_string())
+        .unwrap_or_default();
     let mut tests = Vec::with_capacity(count.min(1 << 16));
     while !c.done() {
         let at = c.pos;

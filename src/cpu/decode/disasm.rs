@@ -42,7 +42,11 @@ fn mem(i: &Insn) -> String {
     if !any {
         let _ = write!(s, "{d:#x}");
     } else if d != 0 {
-        let neg = if i.a32() { d as i32 } else { d as u16 as i16 as i32 };
+        let neg = if i.a32() {
+            d as i32
+        } else {
+            d as u16 as i16 as i32
+        };
         if neg < 0 {
             let _ = write!(s, "-{:#x}", neg.unsigned_abs());
         } else {
@@ -57,7 +61,11 @@ fn mem(i: &Insn) -> String {
 pub fn format(i: &Insn, ip: u32) -> String {
     let row = &OPS[i.op as usize];
     let name = mnemonic(i.op, i.modrm);
-    let size = if row.flags & super::table::BYTE_BIT != 0 && i.op & 1 == 0 { 1 } else { i.osize() };
+    let size = if row.flags & super::table::BYTE_BIT != 0 && i.op & 1 == 0 {
+        1
+    } else {
+        i.osize()
+    };
     let mut out = String::new();
     if i.pfx & P_REP != 0 {
         out.push_str("rep ");
@@ -65,19 +73,62 @@ pub fn format(i: &Insn, ip: u32) -> String {
         out.push_str("repne ");
     }
     out.push_str(if i.op == 0x0F { "pop cs" } else { name });
-    let rm = || if i.is_reg() { reg_name(i.rm(), size).to_string() } else { mem(i) };
+    let rm = || {
+        if i.is_reg() {
+            reg_name(i.rm(), size).to_string()
+        } else {
+            mem(i)
+        }
+    };
     let ops: Vec<String> = match row.form {
         Form::M | Form::MI8 | Form::MIv | Form::Grp3 => {
             let mut v = vec![rm()];
             match i.op {
-                0x00..=0x3F | 0x84..=0x89 => v.push(reg_name(i.reg(), size).into()),
+                0x00..=0x3F | 0x84..=0x8B => v.push(reg_name(i.reg(), size).into()),
                 0x8C | 0x8E => v.push(SEGS[i.reg() as usize % 6].into()),
                 _ => {}
             }
-            if matches!(i.op, 0x02 | 0x03 | 0x0A | 0x0B | 0x12 | 0x13 | 0x1A | 0x1B | 0x22 | 0x23 | 0x2A | 0x2B | 0x32 | 0x33 | 0x3A | 0x3B | 0x8A | 0x8B | 0x8E) {
+            if matches!(
+                i.op,
+                0x02 | 0x03
+                    | 0x0A
+                    | 0x0B
+                    | 0x12
+                    | 0x13
+                    | 0x1A
+                    | 0x1B
+                    | 0x22
+                    | 0x23
+                    | 0x2A
+                    | 0x2B
+                    | 0x32
+                    | 0x33
+                    | 0x3A
+                    | 0x3B
+                    | 0x8A
+                    | 0x8B
+                    | 0x8E
+            ) {
                 v.swap(0, 1);
             }
-            if matches!(i.op, 0x8D | 0x62 | 0xC4 | 0xC5 | 0x69 | 0x6B | 0x1AF | 0x1B2 | 0x1B4 | 0x1B5 | 0x1B6 | 0x1B7 | 0x1BC | 0x1BD | 0x1BE | 0x1BF) {
+            if matches!(
+                i.op,
+                0x8D | 0x62
+                    | 0xC4
+                    | 0xC5
+                    | 0x69
+                    | 0x6B
+                    | 0x1AF
+                    | 0x1B2
+                    | 0x1B4
+                    | 0x1B5
+                    | 0x1B6
+                    | 0x1B7
+                    | 0x1BC
+                    | 0x1BD
+                    | 0x1BE
+                    | 0x1BF
+            ) {
                 v.insert(0, reg_name(i.reg(), i.osize()).into());
             }
             if row.form != Form::M && !(row.form == Form::Grp3 && i.reg() >= 2) {
@@ -91,7 +142,11 @@ pub fn format(i: &Insn, ip: u32) -> String {
             vec![format!("{:#x}", if i.o32() { t } else { t & 0xFFFF })]
         }
         Form::Ap => vec![format!("{:#06x}:{:#x}", i.imm2, i.imm)],
-        Form::O => vec![mem(&Insn { base: NO_REG, index: NO_REG, ..*i })],
+        Form::O => vec![mem(&Insn {
+            base: NO_REG,
+            index: NO_REG,
+            ..*i
+        })],
         Form::I16I8 => vec![format!("{:#x}", i.imm), format!("{:#x}", i.imm2)],
         _ => vec![],
     };

@@ -72,6 +72,8 @@ pub struct Insn {
     pub imm: u32,
     /// Second immediate: selector of a far pointer, or ENTER's nesting level.
     pub imm2: u32,
+    /// Handler id, chosen from the fields above and the CPU model (see `exec::handlers`).
+    pub handler: u16,
 }
 
 impl Insn {
@@ -116,7 +118,10 @@ impl Insn {
     }
     /// Whether the form has a ModRM byte.
     pub fn has_modrm(&self) -> bool {
-        matches!(OPS[self.op as usize].form, Form::M | Form::MI8 | Form::MIv | Form::Grp3)
+        matches!(
+            OPS[self.op as usize].form,
+            Form::M | Form::MI8 | Form::MIv | Form::Grp3
+        )
     }
 }
 
@@ -196,9 +201,19 @@ pub fn decode(bytes: &[u8], model: CpuModel, default32: bool) -> Result<Insn, De
 /// Writing in place lets the interpreter keep one `Insn` and read its fields directly, instead
 /// of copying a freshly returned struct on every instruction.
 #[inline(always)]
-pub fn decode_into(bytes: &[u8], model: CpuModel, default32: bool, insn: &mut Insn) -> Result<(), DecodeError> {
+pub fn decode_into(
+    bytes: &[u8],
+    model: CpuModel,
+    default32: bool,
+    insn: &mut Insn,
+) -> Result<(), DecodeError> {
     let mut rd = Reader { b: bytes, pos: 0 };
-    *insn = Insn { seg: NO_SEG, base: NO_REG, index: NO_REG, ..Default::default() };
+    *insn = Insn {
+        seg: NO_SEG,
+        base: NO_REG,
+        index: NO_REG,
+        ..Default::default()
+    };
     let mut o32 = default32;
     let mut a32 = default32;
     let limit = max_len(model);
@@ -258,7 +273,11 @@ pub fn decode_into(bytes: &[u8], model: CpuModel, default32: bool, insn: &mut In
                 Form::MI8 => insn.imm = rd.u8()? as u32,
                 Form::MIv => insn.imm = rd.imm(o32)?,
                 Form::Grp3 if insn.reg() < 2 => {
-                    insn.imm = if op & 1 == 0 { rd.u8()? as u32 } else { rd.imm(o32)? };
+                    insn.imm = if op & 1 == 0 {
+                        rd.u8()? as u32
+                    } else {
+                        rd.imm(o32)?
+                    };
                 }
                 _ => {}
             }
@@ -268,7 +287,11 @@ pub fn decode_into(bytes: &[u8], model: CpuModel, default32: bool, insn: &mut In
         Form::Iv => insn.imm = rd.imm(o32)?,
         Form::J8 => insn.imm = rd.u8()? as i8 as i32 as u32,
         Form::Jv => {
-            insn.imm = if o32 { rd.u32()? } else { rd.u16()? as i16 as i32 as u32 };
+            insn.imm = if o32 {
+                rd.u32()?
+            } else {
+                rd.u16()? as i16 as i32 as u32
+            };
         }
         Form::Ap => {
             insn.imm = rd.imm(o32)?;
@@ -293,6 +316,7 @@ pub fn decode_into(bytes: &[u8], model: CpuModel, default32: bool, insn: &mut In
         return Err(DecodeError::TooLong);
     }
     insn.len = rd.pos as u8;
+    insn.handler = crate::cpu::exec::handlers::select(insn, model);
     Ok(())
 }
 
@@ -340,7 +364,11 @@ fn modrm(rd: &mut Reader, insn: &mut Insn, a32: bool) -> Result<(), DecodeError>
             base = NO_REG;
         }
         insn.base = base;
-        default_seg = if base == 4 || base == 5 { seg::SS } else { seg::DS };
+        default_seg = if base == 4 || base == 5 {
+            seg::SS
+        } else {
+            seg::DS
+        };
         match md {
             1 => insn.disp = rd.u8()? as i8 as i32 as u32,
             2 => insn.disp = rd.u32()?,
@@ -361,7 +389,10 @@ mod tests {
     fn decodes_modrm16_with_override() {
         // es: add [bp+si+0x12], ax
         let i = decode(&[0x26, 0x01, 0x42, 0x12], CpuModel::I8086, false).unwrap();
-        assert_eq!((i.op, i.len, i.seg, i.base, i.index, i.disp), (0x01, 4, seg::ES, 5, 6, 0x12));
+        assert_eq!(
+            (i.op, i.len, i.seg, i.base, i.index, i.disp),
+            (0x01, 4, seg::ES, 5, 6, 0x12)
+        );
     }
 
     #[test]
@@ -375,7 +406,10 @@ mod tests {
         // mov eax, [ebx+ecx*4+0x10] with 66 67
         let i = decode(&[0x66, 0x67, 0x8B, 0x44, 0x8B, 0x10], CpuModel::I386, false).unwrap();
         assert!(i.o32() && i.a32());
-        assert_eq!((i.base, i.index, i.scale, i.disp, i.len), (3, 1, 2, 0x10, 6));
+        assert_eq!(
+            (i.base, i.index, i.scale, i.disp, i.len),
+            (3, 1, 2, 0x10, 6)
+        );
     }
 
     #[test]
@@ -388,7 +422,13 @@ mod tests {
 
     #[test]
     fn incomplete_and_too_long() {
-        assert_eq!(decode(&[0x81, 0x06, 0x00], CpuModel::I8086, false), Err(DecodeError::Incomplete));
-        assert_eq!(decode(&[0x26; 20], CpuModel::I386, false), Err(DecodeError::TooLong));
+        assert_eq!(
+            decode(&[0x81, 0x06, 0x00], CpuModel::I8086, false),
+            Err(DecodeError::Incomplete)
+        );
+        assert_eq!(
+            decode(&[0x26; 20], CpuModel::I386, false),
+            Err(DecodeError::TooLong)
+        );
     }
 }

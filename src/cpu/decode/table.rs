@@ -79,7 +79,14 @@ const fn r(
     cycles: [u8; 4],
     mem: [u8; 4],
 ) -> OpInfo {
-    OpInfo { name, form, since, flags, cycles, mem }
+    OpInfo {
+        name,
+        form,
+        since,
+        flags,
+        cycles,
+        mem,
+    }
 }
 
 use CpuModel::{I186 as C186, I286 as C286, I386 as C386, I486 as C486, I8086 as C86};
@@ -116,7 +123,7 @@ const fn one_byte(op: usize) -> OpInfo {
     match op {
         0x06 | 0x0E | 0x16 | 0x1E => r("push", None, C86, 0, [10, 3, 2, 3], [0; 4]),
         0x07 | 0x17 | 0x1F => r("pop", None, C86, END, [8, 5, 7, 3], [0; 4]),
-        0x0F => r("(0f)", Escape, C286, 0, [0; 4], [0; 4]),
+        0x0F => r("(0f)", Escape, C286, END, [8, 0, 0, 0], [0; 4]),
         0x26 | 0x2E | 0x36 | 0x3E => r("(seg)", Prefix, C86, 0, [2, 0, 0, 1], [0; 4]),
         0x27 => r("daa", None, C86, 0, [4, 3, 4, 2], [0; 4]),
         0x2F => r("das", None, C86, 0, [4, 3, 4, 2], [0; 4]),
@@ -219,8 +226,22 @@ const fn one_byte(op: usize) -> OpInfo {
         0xFB => r("sti", None, C86, END, [2, 2, 3, 5], [0; 4]),
         0xFC => r("cld", None, C86, 0, [2, 2, 2, 2], [0; 4]),
         0xFD => r("std", None, C86, 0, [2, 2, 2, 2], [0; 4]),
-        0xFE => r("(grp4)", M, C86, BYTE_BIT, [3, 2, 2, 1], [12, 5, 4, 2]),
-        0xFF => r("(grp5)", M, C86, BYTE_BIT, [3, 2, 2, 1], [12, 5, 4, 2]),
+        0xFE => r(
+            "(grp4)",
+            M,
+            C86,
+            BYTE_BIT | END,
+            [3, 2, 2, 1],
+            [12, 5, 4, 2],
+        ),
+        0xFF => r(
+            "(grp5)",
+            M,
+            C86,
+            BYTE_BIT | END,
+            [3, 2, 2, 1],
+            [12, 5, 4, 2],
+        ),
         _ => INVALID,
     }
 }
@@ -257,8 +278,22 @@ const fn two_byte(op: usize) -> OpInfo {
         0xAB => r("bts", M, C386, 0, [0, 0, 6, 6], [0, 0, 7, 7]),
         0xB3 => r("btr", M, C386, 0, [0, 0, 6, 6], [0, 0, 7, 7]),
         0xBB => r("btc", M, C386, 0, [0, 0, 6, 6], [0, 0, 7, 7]),
-        0xA4 | 0xAC => r(if op == 0xA4 { "shld" } else { "shrd" }, MI8, C386, 0, [0, 0, 3, 2], [0, 0, 4, 1]),
-        0xA5 | 0xAD => r(if op == 0xA5 { "shld" } else { "shrd" }, M, C386, 0, [0, 0, 3, 3], [0, 0, 4, 1]),
+        0xA4 | 0xAC => r(
+            if op == 0xA4 { "shld" } else { "shrd" },
+            MI8,
+            C386,
+            0,
+            [0, 0, 3, 2],
+            [0, 0, 4, 1],
+        ),
+        0xA5 | 0xAD => r(
+            if op == 0xA5 { "shld" } else { "shrd" },
+            M,
+            C386,
+            0,
+            [0, 0, 3, 3],
+            [0, 0, 4, 1],
+        ),
         0xAF => r("imul", M, C386, 0, [0, 0, 22, 13], [0, 0, 3, 0]),
         0xB0 | 0xB1 => r("cmpxchg", M, C486, BYTE_BIT, [0, 0, 0, 6], [0, 0, 0, 2]),
         0xB2 => r("lss", M, C386, END, [0, 0, 7, 6], [0; 4]),
@@ -291,14 +326,46 @@ pub static OPS: [OpInfo; 512] = build();
 
 /// Member names of the group opcodes, by ModRM `reg`.
 pub static GROUPS: [(&str, [&str; 8]); 8] = [
-    ("(grp1)", ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"]),
-    ("(grp2)", ["rol", "ror", "rcl", "rcr", "shl", "shr", "setmo", "sar"]),
-    ("(grp3)", ["test", "test", "not", "neg", "mul", "imul", "div", "idiv"]),
-    ("(grp4)", ["inc", "dec", "(bad)", "(bad)", "(bad)", "(bad)", "(bad)", "(bad)"]),
-    ("(grp5)", ["inc", "dec", "call", "callf", "jmp", "jmpf", "push", "push"]),
-    ("(grp6)", ["sldt", "str", "lldt", "ltr", "verr", "verw", "(bad)", "(bad)"]),
-    ("(grp7)", ["sgdt", "sidt", "lgdt", "lidt", "smsw", "(bad)", "lmsw", "invlpg"]),
-    ("(grp8)", ["(bad)", "(bad)", "(bad)", "(bad)", "bt", "bts", "btr", "btc"]),
+    (
+        "(grp1)",
+        ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"],
+    ),
+    (
+        "(grp2)",
+        ["rol", "ror", "rcl", "rcr", "shl", "shr", "setmo", "sar"],
+    ),
+    (
+        "(grp3)",
+        ["test", "test", "not", "neg", "mul", "imul", "div", "idiv"],
+    ),
+    (
+        "(grp4)",
+        [
+            "inc", "dec", "(bad)", "(bad)", "(bad)", "(bad)", "(bad)", "(bad)",
+        ],
+    ),
+    (
+        "(grp5)",
+        ["inc", "dec", "call", "callf", "jmp", "jmpf", "push", "push"],
+    ),
+    (
+        "(grp6)",
+        [
+            "sldt", "str", "lldt", "ltr", "verr", "verw", "(bad)", "(bad)",
+        ],
+    ),
+    (
+        "(grp7)",
+        [
+            "sgdt", "sidt", "lgdt", "lidt", "smsw", "(bad)", "lmsw", "invlpg",
+        ],
+    ),
+    (
+        "(grp8)",
+        [
+            "(bad)", "(bad)", "(bad)", "(bad)", "bt", "bts", "btr", "btc",
+        ],
+    ),
 ];
 
 /// The mnemonic of an opcode row, resolving group members by ModRM `reg`.
@@ -345,7 +412,10 @@ mod tests {
         // Every row that exists on some model has a cost on its first model.
         for (i, row) in OPS.iter().enumerate() {
             if !matches!(row.form, Form::Invalid | Form::Prefix | Form::Escape) {
-                assert!(row.cycles[row.since.timing_index()] > 0, "row {i:#x} has no cost");
+                assert!(
+                    row.cycles[row.since.timing_index()] > 0,
+                    "row {i:#x} has no cost"
+                );
             }
         }
     }

@@ -24,121 +24,176 @@ pub(crate) fn sext(v: u32, size: u8) -> i32 {
     }
 }
 
+/// The ALU kind of TEST: an AND that stores no result (kinds 0–7 are the ModRM `reg`
+/// encodings ADD OR ADC SBB AND SUB XOR CMP).
+pub(crate) const TEST: u8 = 8;
+
+/// Whether ALU kind `k` stores its result (CMP and TEST only set flags).
+#[inline(always)]
+const fn stores(k: u8) -> bool {
+    k != 7 && k != TEST
+}
+
 impl Cpu {
-    /// One of ADD OR ADC SBB AND SUB XOR CMP (`kind` = ModRM reg encoding); returns the result.
+    /// One of ADD OR ADC SBB AND SUB XOR CMP (`kind` = ModRM reg encoding) or TEST; `a` and `b`
+    /// are `size`-byte values. Returns the result, truncated to `size`.
     #[inline(always)]
     pub(crate) fn alu(&mut self, kind: u8, size: u8, a: u32, b: u32) -> u32 {
         let m = mask(size);
         match kind {
             0 => {
-                let r = a.wrapping_add(b);
+                let r = a.wrapping_add(b) & m;
                 self.flags.set_lazy(Lazy::Add, size, a, b, r);
-                r & m
+                r
             }
             1 => {
                 let r = a | b;
-                self.flags.set_lazy(Lazy::Logic, size, a, b, r);
+                self.flags.set_logic(size, r);
                 r
             }
             2 => {
-                let c = self.flags.cf() as u32;
-                let wide = a as u64 + b as u64 + c as u64;
-                let r = wide as u32 & m;
-                let of = (a ^ r) & (b ^ r) & sign(size) != 0;
-                self.flags.set_szp(size, r, wide > m as u64, (a ^ b ^ r) & 0x10 != 0, of);
+                let c = self.flags.cf();
+                let r = a.wrapping_add(b).wrapping_add(c as u32) & m;
+                self.flags
+                    .set_lazy(if c { Lazy::Adc } else { Lazy::Add }, size, a, b, r);
                 r
             }
             3 => {
-                let c = self.flags.cf() as u32;
-                let r = a.wrapping_sub(b).wrapping_sub(c) & m;
-                let cf = (a as u64) < b as u64 + c as u64;
-                let of = (a ^ b) & (a ^ r) & sign(size) != 0;
-                self.flags.set_szp(size, r, cf, (a ^ b ^ r) & 0x10 != 0, of);
+                let c = self.flags.cf();
+                let r = a.wrapping_sub(b).wrapping_sub(c as u32) & m;
+                self.flags
+                    .set_lazy(if c { Lazy::Sbb } else { Lazy::Sub }, size, a, b, r);
                 r
             }
-            4 => {
+            4 | TEST => {
                 let r = a & b;
-                self.flags.set_lazy(Lazy::Logic, size, a, b, r);
+                self.flags.set_logic(size, r);
                 r
             }
             6 => {
                 let r = a ^ b;
-                self.flags.set_lazy(Lazy::Logic, size, a, b, r);
+                self.flags.set_logic(size, r);
                 r
             }
             _ => {
                 // SUB and CMP
-                let r = a.wrapping_sub(b);
+                let r = a.wrapping_sub(b) & m;
                 self.flags.set_lazy(Lazy::Sub, size, a, b, r);
-                r & m
+                r
             }
         }
     }
 
-    /// ALU opcodes 00–3D: `r/m,reg`, `reg,r/m` and `acc,imm` forms.
-    #[inline(always)]
-    pub(crate) fn exec_alu<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
-        let op = i.op as u8;
-        let kind = op >> 3;
-        let size = if op & 1 == 0 { 1 } else { i.osize() };
-        match op & 7 {
-            0 | 1 => {
-                let b = self.reg(i.reg(), size);
-                if i.is_reg() {
-                    let a = self.reg(i.rm(), size);
-                    let r = self.alu(kind, size, a, b);
-                    if kind != 7 {
-                        self.set_reg(i.rm(), size, r);
-                    }
-                } else {
-                    let off = self.ea(i);
-                    let a = self.read_mem(bus, i.seg, off, size)?;
-                    let r = self.alu(kind, size, a, b);
-                    if kind != 7 {
-                        self.write_mem(bus, i.seg, off, size, r)?;
-                    }
-                }
-            }
-            2 | 3 => {
-                let b = self.read_rm(bus, i, size)?;
-                let a = self.reg(i.reg(), size);
-                let r = self.alu(kind, size, a, b);
-                if kind != 7 {
-                    self.set_reg(i.reg(), size, r);
-                }
-            }
-            _ => {
-                let a = self.reg(reg::AX, size);
-                let r = self.alu(kind, size, a, i.imm & mask(size));
-                if kind != 7 {
-                    self.set_reg(reg::AX, size, r);
-                }
-            }
+    /// `op r/m, reg` with a register r/m (00, 01, 08, …, 39; 84/85 as TEST).
+    pub(crate) fn alu_eg_r<const K: u8, const S: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let r = self.alu(K, S, self.reg(i.rm(), S), self.reg(i.reg(), S));
+        if stores(K) {
+            self.set_reg(i.rm(), S, r);
         }
         Ok(())
     }
 
-    /// Group 1 (80–83): ALU op with an immediate.
-    #[inline(always)]
-    pub(crate) fn exec_grp1<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
-        let size = if i.op & 1 == 0 { 1 } else { i.osize() };
-        let b = if i.op == 0x83 { sext(i.imm, 1) as u32 & mask(size) } else { i.imm & mask(size) };
-        let kind = i.reg();
-        if i.is_reg() {
-            let a = self.reg(i.rm(), size);
-            let r = self.alu(kind, size, a, b);
-            if kind != 7 {
-                self.set_reg(i.rm(), size, r);
-            }
+    /// `op r/m, reg` with a memory r/m.
+    pub(crate) fn alu_eg_m<const K: u8, const S: u8, B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let off = self.ea(i);
+        let b = self.reg(i.reg(), S);
+        if stores(K) {
+            self.modify_mem(bus, i.seg, off, S, |cpu, a| cpu.alu(K, S, a, b))
         } else {
-            let off = self.ea(i);
-            let a = self.read_mem(bus, i.seg, off, size)?;
-            let r = self.alu(kind, size, a, b);
-            if kind != 7 {
-                self.write_mem(bus, i.seg, off, size, r)?;
-            }
+            let a = self.read_mem(bus, i.seg, off, S)?;
+            self.alu(K, S, a, b);
+            Ok(())
+        }
+    }
+
+    /// `op reg, r/m` with a register r/m (02, 03, 0A, …, 3B).
+    pub(crate) fn alu_ge_r<const K: u8, const S: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let r = self.alu(K, S, self.reg(i.reg(), S), self.reg(i.rm(), S));
+        if stores(K) {
+            self.set_reg(i.reg(), S, r);
         }
         Ok(())
+    }
+
+    /// `op reg, r/m` with a memory r/m.
+    pub(crate) fn alu_ge_m<const K: u8, const S: u8, B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let off = self.ea(i);
+        let b = self.read_mem(bus, i.seg, off, S)?;
+        let r = self.alu(K, S, self.reg(i.reg(), S), b);
+        if stores(K) {
+            self.set_reg(i.reg(), S, r);
+        }
+        Ok(())
+    }
+
+    /// `op AL/AX/EAX, imm` (04, 05, 0C, …, 3D; A8/A9 as TEST).
+    pub(crate) fn alu_ai<const K: u8, const S: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let r = self.alu(K, S, self.reg(reg::AX, S), i.imm & mask(S));
+        if stores(K) {
+            self.set_reg(reg::AX, S, r);
+        }
+        Ok(())
+    }
+
+    /// The immediate of group 1: 83 sign-extends a byte, 80/81 (and F6/F7 TEST) have one of
+    /// the operand size.
+    #[inline(always)]
+    fn grp1_imm<const S: u8>(i: &Insn) -> u32 {
+        if S > 1 && i.op == 0x83 {
+            sext(i.imm, 1) as u32 & mask(S)
+        } else {
+            i.imm & mask(S)
+        }
+    }
+
+    /// Group 1 (80–83) with a register r/m.
+    pub(crate) fn alu_ei_r<const K: u8, const S: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let r = self.alu(K, S, self.reg(i.rm(), S), Self::grp1_imm::<S>(i));
+        if stores(K) {
+            self.set_reg(i.rm(), S, r);
+        }
+        Ok(())
+    }
+
+    /// Group 1 with a memory r/m.
+    pub(crate) fn alu_ei_m<const K: u8, const S: u8, B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let off = self.ea(i);
+        let b = Self::grp1_imm::<S>(i);
+        if stores(K) {
+            self.modify_mem(bus, i.seg, off, S, |cpu, a| cpu.alu(K, S, a, b))
+        } else {
+            let a = self.read_mem(bus, i.seg, off, S)?;
+            self.alu(K, S, a, b);
+            Ok(())
+        }
     }
 
     /// INC (`dec == false`) or DEC of a value; returns the result.
@@ -155,33 +210,97 @@ impl Cpu {
         }
     }
 
-    /// Group 3 (F6/F7): TEST NOT NEG MUL IMUL DIV IDIV.
+    /// INC r / DEC r (40–4F): the register is in the opcode.
+    pub(crate) fn incdec_o<const DEC: bool, const S: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let r = (i.op & 7) as u8;
+        let v = self.incdec(S, self.reg(r, S), DEC);
+        self.set_reg(r, S, v);
+        Ok(())
+    }
+
+    /// INC r/m / DEC r/m (FE, FF /0 /1) with a register r/m.
+    pub(crate) fn incdec_e_r<const DEC: bool, const S: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let v = self.incdec(S, self.reg(i.rm(), S), DEC);
+        self.set_reg(i.rm(), S, v);
+        Ok(())
+    }
+
+    /// INC r/m / DEC r/m with a memory r/m.
+    pub(crate) fn incdec_e_m<const DEC: bool, const S: u8, B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let off = self.ea(i);
+        self.modify_mem(bus, i.seg, off, S, |cpu, v| cpu.incdec(S, v, DEC))
+    }
+
+    /// IMUL reg, r/m, imm (69; 6B sign-extends a byte) with a register r/m.
+    pub(crate) fn imul_gei_r<const S: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        self.imul_gei(i, self.reg(i.rm(), S), S);
+        Ok(())
+    }
+
+    /// IMUL reg, r/m, imm with a memory r/m.
+    pub(crate) fn imul_gei_m<const S: u8, B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let off = self.ea(i);
+        let a = self.read_mem(bus, i.seg, off, S)?;
+        self.imul_gei(i, a, S);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn imul_gei(&mut self, i: &Insn, a: u32, size: u8) {
+        let b = if i.op == 0x6B {
+            sext(i.imm, 1) as u32
+        } else {
+            i.imm
+        };
+        let r = self.imul3(size, a, b);
+        self.set_reg(i.reg(), size, r);
+    }
+
+    /// NOT (`neg == false`) or NEG of a value; returns the result.
+    #[inline(always)]
+    fn not_neg(&mut self, size: u8, a: u32, neg: bool) -> u32 {
+        if neg {
+            let r = 0u32.wrapping_sub(a) & mask(size);
+            self.flags.set_lazy(Lazy::Sub, size, 0, a, r);
+            r
+        } else {
+            !a & mask(size)
+        }
+    }
+
+    /// Group 3 (F6/F7) without TEST, which has its own handler: NOT NEG MUL IMUL DIV IDIV.
     pub(crate) fn exec_grp3<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
         let size = if i.op & 1 == 0 { 1 } else { i.osize() };
-        let m = mask(size);
         match i.reg() {
-            0 | 1 => {
-                let a = self.read_rm(bus, i, size)?;
-                self.alu(4, size, a, i.imm & m);
-            }
+            0 | 1 => unreachable!("TEST r/m, imm has its own handler (handlers::select)"),
             2 | 3 => {
-                let off = if i.is_reg() { 0 } else { self.ea(i) };
-                let a = if i.is_reg() {
-                    self.reg(i.rm(), size)
-                } else {
-                    self.read_mem(bus, i.seg, off, size)?
-                };
-                let r = if i.reg() == 2 {
-                    !a & m
-                } else {
-                    let r = 0u32.wrapping_sub(a);
-                    self.flags.set_lazy(Lazy::Sub, size, 0, a, r);
-                    r & m
-                };
+                let neg = i.reg() == 3;
                 if i.is_reg() {
+                    let r = self.not_neg(size, self.reg(i.rm(), size), neg);
                     self.set_reg(i.rm(), size, r);
                 } else {
-                    self.write_mem(bus, i.seg, off, size, r)?;
+                    let off = self.ea(i);
+                    self.modify_mem(bus, i.seg, off, size, |cpu, a| cpu.not_neg(size, a, neg))?;
                 }
             }
             4 | 5 => {
@@ -199,7 +318,8 @@ impl Cpu {
     /// Negates a result the way the 8086 microcode does when a REP prefix precedes IMUL/IDIV.
     #[inline]
     fn rep_negates(&self, i: &Insn) -> bool {
-        self.model == CpuModel::I8086 && i.pfx & (crate::cpu::decode::P_REP | crate::cpu::decode::P_REPNE) != 0
+        self.model == CpuModel::I8086
+            && i.pfx & (crate::cpu::decode::P_REP | crate::cpu::decode::P_REPNE) != 0
     }
 
     /// MUL/IMUL with the accumulator: AX = AL*src, DX:AX = AX*src, EDX:EAX = EAX*src.
@@ -229,8 +349,16 @@ impl Cpu {
         }
         // SF/ZF/PF are undefined; the 8086 leaves them from its final internal add, later
         // chips from the low half of the product. Either way: derive them from the low half.
-        let zf = if self.model == CpuModel::I8086 { lo == 0 && hi == 0 } else { lo == 0 };
-        let r = if self.model == CpuModel::I8086 { hi } else { lo };
+        let zf = if self.model == CpuModel::I8086 {
+            lo == 0 && hi == 0
+        } else {
+            lo == 0
+        };
+        let r = if self.model == CpuModel::I8086 {
+            hi
+        } else {
+            lo
+        };
         self.flags.set_arith(
             overflow,
             flags::parity(r),
@@ -248,7 +376,10 @@ impl Cpu {
         }
         let bits = size as u32 * 8;
         let (lo, hi) = match size {
-            1 => (self.r16(reg::AX) as u32 & 0xFF, self.r16(reg::AX) as u32 >> 8),
+            1 => (
+                self.r16(reg::AX) as u32 & 0xFF,
+                self.r16(reg::AX) as u32 >> 8,
+            ),
             _ => (self.reg(reg::AX, size), self.reg(reg::DX, size)),
         };
         let dividend = (hi as u64) << bits | lo as u64;
@@ -288,6 +419,7 @@ impl Cpu {
     }
 
     /// Two- and three-operand IMUL (69, 6B, 0F AF): `reg = src * imm` / `reg = reg * src`.
+    #[inline(always)]
     pub(crate) fn imul3(&mut self, size: u8, a: u32, b: u32) -> u32 {
         let p = sext(a, size) as i64 * sext(b, size) as i64;
         let lo = p as u64 as u32 & mask(size);
@@ -311,7 +443,11 @@ impl Cpu {
             new_af = true;
         }
         // The 8086 compares against 0x9F when AF was set (its adjust uses the pre-adjust value).
-        let limit = if self.model == CpuModel::I8086 && af { 0x9F } else { 0x99 };
+        let limit = if self.model == CpuModel::I8086 && af {
+            0x9F
+        } else {
+            0x99
+        };
         let high = al > limit || cf;
         if high {
             v = if sub { v.wrapping_sub(0x60) } else { v + 0x60 };
@@ -319,7 +455,11 @@ impl Cpu {
         let new_cf = high || borrow;
         let r = v & 0xFF;
         self.set_r8(reg::AX, r as u8);
-        let of = if sub { (al ^ r) & al & 0x80 != 0 } else { (al ^ r) & r & 0x80 != 0 };
+        let of = if sub {
+            (al ^ r) & al & 0x80 != 0
+        } else {
+            (al ^ r) & r & 0x80 != 0
+        };
         self.flags.set_szp(1, r, new_cf, new_af, of);
     }
 
@@ -331,21 +471,42 @@ impl Cpu {
         let mut new_al = al;
         if adjust {
             if self.model == CpuModel::I8086 {
-                new_al = if sub { al.wrapping_sub(6) } else { al.wrapping_add(6) };
-                let new_ah = if sub { ah.wrapping_sub(1) } else { ah.wrapping_add(1) };
+                new_al = if sub {
+                    al.wrapping_sub(6)
+                } else {
+                    al.wrapping_add(6)
+                };
+                let new_ah = if sub {
+                    ah.wrapping_sub(1)
+                } else {
+                    ah.wrapping_add(1)
+                };
                 self.set_r8(reg::AX + 4, new_ah);
             } else {
                 let ax = self.r16(reg::AX);
-                let ax = if sub { ax.wrapping_sub(6).wrapping_sub(0x100) } else { ax.wrapping_add(0x106) };
+                let ax = if sub {
+                    ax.wrapping_sub(6).wrapping_sub(0x100)
+                } else {
+                    ax.wrapping_add(0x106)
+                };
                 new_al = ax as u8;
                 self.set_r8(reg::AX + 4, (ax >> 8) as u8);
             }
         }
         self.set_r8(reg::AX, new_al & 0x0F);
         // OF/SF/ZF/PF are undefined: model them from the adjusted AL before masking.
-        let r = if self.model == CpuModel::I8086 { new_al } else { new_al & 0x0F };
-        let of = if sub { false } else { (al ^ new_al) & new_al & 0x80 != 0 };
-        self.flags.set_szp(1, r as u32, adjust, adjust, of && adjust);
+        let r = if self.model == CpuModel::I8086 {
+            new_al
+        } else {
+            new_al & 0x0F
+        };
+        let of = if sub {
+            false
+        } else {
+            (al ^ new_al) & new_al & 0x80 != 0
+        };
+        self.flags
+            .set_szp(1, r as u32, adjust, adjust, of && adjust);
     }
 
     /// AAM imm8.
@@ -357,7 +518,8 @@ impl Cpu {
             match self.model {
                 CpuModel::I8086 => self.flags.set_szp(1, 0, false, false, false),
                 CpuModel::I186 | CpuModel::I286 => {
-                    self.flags.set_arith(false, flags::parity(al), false, al == 0, false, false)
+                    self.flags
+                        .set_arith(false, flags::parity(al), false, al == 0, false, false)
                 }
                 _ => {}
             }
@@ -383,8 +545,13 @@ impl Cpu {
 
     /// Shift/rotate group (C0/C1/D0–D3): `kind` is the ModRM reg field. Returns the result;
     /// a zero count changes nothing (flags included).
+    #[inline(always)]
     pub(crate) fn shift(&mut self, kind: u8, size: u8, a: u32, count: u32) -> u32 {
-        let count = if self.model == CpuModel::I8086 { count & 0xFF } else { count & 0x1F };
+        let count = if self.model == CpuModel::I8086 {
+            count & 0xFF
+        } else {
+            count & 0x1F
+        };
         if count == 0 {
             return a;
         }
@@ -423,7 +590,11 @@ impl Cpu {
                         cf = out;
                     }
                 }
-                let of = if kind == 2 { msb(v) != cf } else { msb(v) != ((v >> (bits - 2)) & 1 != 0) };
+                let of = if kind == 2 {
+                    msb(v) != cf
+                } else {
+                    msb(v) != ((v >> (bits - 2)) & 1 != 0)
+                };
                 (v, cf, of)
             }
             6 if self.model == CpuModel::I8086 => {
@@ -459,34 +630,53 @@ impl Cpu {
             }
         };
         // Rotates change only CF and OF.
-        self.flags.assign(flags::CF, cf);
-        self.flags.assign(flags::OF, of);
+        self.flags.set_cf_of(cf, of);
         r as u32
     }
 
-    /// Shift group opcodes C0, C1, D0–D3.
-    pub(crate) fn exec_shift<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
-        let size = if i.op & 1 == 0 { 1 } else { i.osize() };
-        let count = match i.op {
+    /// The count of a shift-group opcode: an immediate (C0, C1), one (D0, D1) or CL (D2, D3).
+    #[inline(always)]
+    fn shift_count(&self, i: &Insn) -> u32 {
+        match i.op {
             0xC0 | 0xC1 => i.imm & 0xFF,
             0xD0 | 0xD1 => 1,
             _ => self.r8(reg::CX) as u32,
-        };
-        if i.is_reg() {
-            let a = self.reg(i.rm(), size);
-            let r = self.shift(i.reg(), size, a, count);
-            self.set_reg(i.rm(), size, r);
-        } else {
-            let off = self.ea(i);
-            let a = self.read_mem(bus, i.seg, off, size)?;
-            let r = self.shift(i.reg(), size, a, count);
-            self.write_mem(bus, i.seg, off, size, r)?;
         }
+    }
+
+    /// Extra clocks of a shift by `count`.
+    #[inline(always)]
+    fn shift_cycles(&mut self, count: u32) {
         if self.model == CpuModel::I8086 {
             self.cycles += 4 * count as u64;
         } else {
             self.cycles += count as u64 & 0x1F;
         }
+    }
+
+    /// Shift group (C0, C1, D0–D3) with a register r/m.
+    pub(crate) fn shift_e_r<const K: u8, const S: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let count = self.shift_count(i);
+        let r = self.shift(K, S, self.reg(i.rm(), S), count);
+        self.set_reg(i.rm(), S, r);
+        self.shift_cycles(count);
+        Ok(())
+    }
+
+    /// Shift group with a memory r/m.
+    pub(crate) fn shift_e_m<const K: u8, const S: u8, B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let count = self.shift_count(i);
+        let off = self.ea(i);
+        self.modify_mem(bus, i.seg, off, S, |cpu, a| cpu.shift(K, S, a, count))?;
+        self.shift_cycles(count);
         Ok(())
     }
 }

@@ -1,8 +1,46 @@
-//! Control transfer: returns, IRET, LOOP/JCXZ, and port I/O.
+//! Control transfer: conditional and relative jumps, calls, returns, IRET, LOOP/JCXZ, and port
+//! I/O.
 
 use crate::cpu::{reg, Bus, Cpu, Fault, Insn};
 
 impl Cpu {
+    /// Jcc rel8 (70–7F; the 8086 also decodes 60–6F here). `CC` is the condition code.
+    pub(crate) fn jcc_short<const CC: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        if self.flags.cond(CC) {
+            self.cycles += self.taken_penalty();
+            self.jump(self.eip.wrapping_add(i.imm), i.o32())?;
+        }
+        Ok(())
+    }
+
+    /// Jcc rel16/32 (0F 80–8F); the table's cost already covers a taken jump.
+    pub(crate) fn jcc_near<const CC: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        if self.flags.cond(CC) {
+            self.jump(self.eip.wrapping_add(i.imm), i.o32())?;
+        }
+        Ok(())
+    }
+
+    /// CALL rel16/32 (E8).
+    pub(crate) fn call_rel<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
+        let ret = self.eip;
+        self.push(bus, i.osize(), ret)?;
+        self.jump(ret.wrapping_add(i.imm), i.o32())
+    }
+
+    /// JMP rel8/16/32 (E9, EB).
+    pub(crate) fn jmp_rel<B: Bus>(&mut self, _: &mut B, i: &Insn) -> Result<(), Fault> {
+        self.jump(self.eip.wrapping_add(i.imm), i.o32())
+    }
+
     /// RET / RET imm16.
     pub(crate) fn ret_near<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
         let size = i.osize();
@@ -46,18 +84,23 @@ impl Cpu {
         Ok(())
     }
 
-    /// LOOPNE, LOOPE, LOOP, JCXZ (E0–E3); the counter is CX or ECX by address size.
-    pub(crate) fn loop_jcxz(&mut self, i: &Insn) -> Result<(), Fault> {
-        let asize = if i.a32() { 4 } else { 2 };
-        let taken = if i.op == 0xE3 {
-            self.reg(reg::CX, asize) == 0
+    /// LOOPNE, LOOPE, LOOP, JCXZ (E0–E3, `K` = opcode − E0); the counter is CX or ECX by
+    /// address size.
+    pub(crate) fn loop_jcxz<const K: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let mask = if i.a32() { u32::MAX } else { 0xFFFF };
+        let cx = self.regs[reg::CX as usize];
+        let taken = if K == 3 {
+            cx & mask == 0
         } else {
-            let c = self.reg(reg::CX, asize).wrapping_sub(1);
-            self.set_reg(reg::CX, asize, c);
-            let c = c & if i.a32() { u32::MAX } else { 0xFFFF };
-            match i.op {
-                0xE0 => c != 0 && !self.flags.zf(),
-                0xE1 => c != 0 && self.flags.zf(),
+            let c = cx.wrapping_sub(1) & mask;
+            self.regs[reg::CX as usize] = (cx & !mask) | c;
+            match K {
+                0 => c != 0 && !self.flags.zf(),
+                1 => c != 0 && self.flags.zf(),
                 _ => c != 0,
             }
         };
@@ -71,7 +114,11 @@ impl Cpu {
     /// IN/OUT with an immediate port or DX.
     pub(crate) fn exec_io<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
         let size = if i.op & 1 == 0 { 1 } else { i.osize() };
-        let port = if i.op < 0xE8 { i.imm as u16 } else { self.r16(reg::DX) };
+        let port = if i.op < 0xE8 {
+            i.imm as u16
+        } else {
+            self.r16(reg::DX)
+        };
         self.check_io(port, size)?;
         if i.op & 2 == 0 {
             let v = bus.io_read(port, size, self.cycles);

@@ -38,12 +38,6 @@ impl Cpu {
                 }
                 Ok(())
             }
-            0x80..=0x8F => {
-                if self.flags.cond(op & 15) {
-                    self.jump(self.eip.wrapping_add(i.imm), i.o32())?;
-                }
-                Ok(())
-            }
             0x90..=0x9F => {
                 let v = self.flags.cond(op & 15) as u32;
                 self.write_rm(bus, i, 1, v)
@@ -81,11 +75,19 @@ impl Cpu {
                 self.bit_op(bus, i, i.reg() - 4, i.imm & 0xFF, false)
             }
             0xA4 | 0xA5 | 0xAC | 0xAD => {
-                let count = if op & 1 == 0 { i.imm } else { self.r8(reg::CX) as u32 } & 31;
+                let count = if op & 1 == 0 {
+                    i.imm
+                } else {
+                    self.r8(reg::CX) as u32
+                } & 31;
                 let size = i.osize();
                 let src = self.reg(i.reg(), size);
                 let off = if i.is_reg() { 0 } else { self.ea(i) };
-                let dst = if i.is_reg() { self.reg(i.rm(), size) } else { self.read_mem(bus, i.seg, off, size)? };
+                let dst = if i.is_reg() {
+                    self.reg(i.rm(), size)
+                } else {
+                    self.read_mem(bus, i.seg, off, size)?
+                };
                 if count == 0 {
                     return Ok(());
                 }
@@ -108,10 +110,18 @@ impl Cpu {
             0xB0 | 0xB1 => {
                 let size = if op & 1 == 0 { 1 } else { i.osize() };
                 let off = if i.is_reg() { 0 } else { self.ea(i) };
-                let dst = if i.is_reg() { self.reg(i.rm(), size) } else { self.read_mem(bus, i.seg, off, size)? };
+                let dst = if i.is_reg() {
+                    self.reg(i.rm(), size)
+                } else {
+                    self.read_mem(bus, i.seg, off, size)?
+                };
                 let acc = self.reg(reg::AX, size);
                 self.alu(7, size, acc, dst);
-                let (new_dst, equal) = if acc == dst { (self.reg(i.reg(), size), true) } else { (dst, false) };
+                let (new_dst, equal) = if acc == dst {
+                    (self.reg(i.reg(), size), true)
+                } else {
+                    (dst, false)
+                };
                 if i.is_reg() {
                     self.set_reg(i.rm(), size, new_dst);
                 } else {
@@ -128,7 +138,11 @@ impl Cpu {
             0xB6 | 0xB7 | 0xBE | 0xBF => {
                 let src_size = if op & 1 == 0 { 1 } else { 2 };
                 let v = self.read_rm(bus, i, src_size)?;
-                let v = if op >= 0xBE { sext(v, src_size) as u32 } else { v };
+                let v = if op >= 0xBE {
+                    sext(v, src_size) as u32
+                } else {
+                    v
+                };
                 self.set_reg(i.reg(), i.osize(), v);
                 Ok(())
             }
@@ -138,7 +152,11 @@ impl Cpu {
                 if v == 0 {
                     self.flags.assign(flags::ZF, true);
                 } else {
-                    let idx = if op == 0xBC { v.trailing_zeros() } else { 31 - v.leading_zeros() };
+                    let idx = if op == 0xBC {
+                        v.trailing_zeros()
+                    } else {
+                        31 - v.leading_zeros()
+                    };
                     self.cycles += idx as u64 / 4;
                     self.set_reg(i.reg(), size, idx);
                     self.flags.assign(flags::ZF, false);
@@ -149,7 +167,11 @@ impl Cpu {
                 let size = if op & 1 == 0 { 1 } else { i.osize() };
                 let src = self.reg(i.reg(), size);
                 let off = if i.is_reg() { 0 } else { self.ea(i) };
-                let dst = if i.is_reg() { self.reg(i.rm(), size) } else { self.read_mem(bus, i.seg, off, size)? };
+                let dst = if i.is_reg() {
+                    self.reg(i.rm(), size)
+                } else {
+                    self.read_mem(bus, i.seg, off, size)?
+                };
                 let sum = self.alu(0, size, dst, src);
                 if i.is_reg() {
                     self.set_reg(i.reg(), size, dst);
@@ -163,7 +185,11 @@ impl Cpu {
             }
             0xC8..=0xCF => {
                 let r = (op & 7) as usize;
-                self.regs[r] = if i.o32() { self.regs[r].swap_bytes() } else { self.regs[r] & 0xFFFF_0000 };
+                self.regs[r] = if i.o32() {
+                    self.regs[r].swap_bytes()
+                } else {
+                    self.regs[r] & 0xFFFF_0000
+                };
                 Ok(())
             }
             _ => Err(Fault::UD),
@@ -172,7 +198,14 @@ impl Cpu {
 
     /// BT/BTS/BTR/BTC (`kind` 0–3). A register bit offset may address memory beyond the
     /// operand (signed, in operand-size units); an immediate offset is taken modulo the size.
-    fn bit_op<B: Bus>(&mut self, bus: &mut B, i: &Insn, kind: u8, bit: u32, from_reg: bool) -> Result<(), Fault> {
+    fn bit_op<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+        kind: u8,
+        bit: u32,
+        from_reg: bool,
+    ) -> Result<(), Fault> {
         let size = i.osize();
         let bits = size as u32 * 8;
         let (off, sel) = if i.is_reg() || !from_reg {
@@ -183,7 +216,11 @@ impl Cpu {
             let off = self.ea(i).wrapping_add((unit * size as i64) as u32) & self.ea_mask(i);
             (off, signed.rem_euclid(bits as i64) as u32)
         };
-        let v = if i.is_reg() { self.reg(i.rm(), size) } else { self.read_mem(bus, i.seg, off, size)? };
+        let v = if i.is_reg() {
+            self.reg(i.rm(), size)
+        } else {
+            self.read_mem(bus, i.seg, off, size)?
+        };
         let cf = (v >> sel) & 1 != 0;
         self.flags.assign(flags::CF, cf);
         let nv = match kind {
@@ -213,7 +250,11 @@ impl Cpu {
             (r & m, cf)
         } else {
             let wide = ((src as u64 & m) << bits) | (dst as u64 & m);
-            let wide = if size == 2 { (dst as u64 & m) << 32 | wide } else { wide };
+            let wide = if size == 2 {
+                (dst as u64 & m) << 32 | wide
+            } else {
+                wide
+            };
             let r = wide >> count;
             let cf = (wide >> (count - 1)) & 1 != 0;
             (r & m, cf)
@@ -272,7 +313,11 @@ impl Cpu {
     }
 
     fn set_cr0(&mut self, v: u32) -> Result<(), Fault> {
-        let v = if self.model >= CpuModel::I386 { v | CR0_ET } else { v | 0xFFF0 };
+        let v = if self.model >= CpuModel::I386 {
+            v | CR0_ET
+        } else {
+            v | 0xFFF0
+        };
         if v & CR0_PE != 0 && self.cr[0] & CR0_PE == 0 {
             self.unsupported = Some("protected mode (CR0.PE set)");
             self.attention = true;
@@ -315,7 +360,12 @@ impl Cpu {
     fn cpuid(&mut self) {
         let leaf = self.regs[reg::AX as usize];
         let (a, b, c, d) = match leaf {
-            0 => (1, u32::from_le_bytes(*b"Genu"), u32::from_le_bytes(*b"ntel"), u32::from_le_bytes(*b"ineI")),
+            0 => (
+                1,
+                u32::from_le_bytes(*b"Genu"),
+                u32::from_le_bytes(*b"ntel"),
+                u32::from_le_bytes(*b"ineI"),
+            ),
             // Family 4, model 8 (DX4), stepping 0; no x87 reported until the FPU exists.
             1 => (0x0480, 0, 0, 0),
             _ => (0, 0, 0, 0),
@@ -326,4 +376,3 @@ impl Cpu {
         self.regs[reg::DX as usize] = d;
     }
 }
-

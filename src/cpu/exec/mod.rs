@@ -1,36 +1,44 @@
-//! Instruction handlers, dispatched by opcode table row.
+//! Instruction handlers.
+//!
+//! Each decoded instruction carries the id of its handler, chosen once by the decoder; `handlers`
+//! explains the table and which instruction forms have handlers of their own. Everything else
+//! goes through the opcode switch in this file.
 //!
 //! Families live in their own files: `arith` (ALU, multiply/divide, BCD, shifts), `ctrl` (jumps,
-//! calls, interrupts), `string` (MOVS…SCAS, INS/OUTS with REP), `ext` (the `0F` opcodes).
-//! Data movement, stack and flag instructions are here with the dispatcher.
+//! calls, interrupts), `data` (the common MOV forms, LEA, PUSH/POP r), `string` (MOVS…SCAS,
+//! INS/OUTS with REP), `ext` (the `0F` opcodes). The rarer data movement, stack and flag
+//! instructions are here with the switch.
 
 mod arith;
 mod ctrl;
+mod data;
 mod ext;
+pub(super) mod handlers;
 mod string;
 
 pub(crate) use arith::{mask, sext};
 
-use super::decode::{seg, P_LOCK};
+use super::decode::seg;
 use super::flags;
 use super::{reg, Bus, Cpu, CpuModel, Fault, Insn};
 
 impl Cpu {
-    /// Executes a decoded instruction. EIP already points past it.
+    /// Executes a decoded instruction through its handler. EIP already points past it.
     #[inline(always)]
     pub(crate) fn execute<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
-        if i.pfx & P_LOCK != 0 && self.model >= CpuModel::I386 && !self.lockable(i) {
-            return Err(Fault::UD);
-        }
-        self.dispatch(bus, i)
+        handlers::run(self, bus, i)
     }
 
-    /// The opcode switch.
-    #[inline(always)]
-    fn dispatch<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
+    /// The handler of instructions the decoder found invalid on this model (#UD).
+    pub(crate) fn undefined<B: Bus>(&mut self, _: &mut B, _: &Insn) -> Result<(), Fault> {
+        Err(Fault::UD)
+    }
+
+    /// The opcode switch: the handler of every instruction without one of its own (see
+    /// `handlers`, which lists the opcodes that never come here).
+    pub(crate) fn dispatch<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
         let op = i.op;
         match op {
-            0x00..=0x3F if op & 7 < 6 => self.exec_alu(bus, i),
             0x06 | 0x0E | 0x16 | 0x1E => {
                 let v = self.segs[(op >> 3) as usize].selector;
                 self.push(bus, i.osize(), v as u32)
@@ -65,61 +73,12 @@ impl Cpu {
                 self.ascii_adjust(true);
                 Ok(())
             }
-            0x40..=0x4F => {
-                let r = (op & 7) as u8;
-                let size = i.osize();
-                let v = self.reg(r, size);
-                let v = self.incdec(size, v, op >= 0x48);
-                self.set_reg(r, size, v);
-                Ok(())
-            }
-            0x50..=0x57 => {
-                let r = (op & 7) as u8;
-                let size = i.osize();
-                let v = if r == reg::SP && self.model < CpuModel::I286 {
-                    // The 8086/186 push the already decremented SP.
-                    self.r16(reg::SP).wrapping_sub(2) as u32
-                } else {
-                    self.reg(r, size)
-                };
-                self.push(bus, size, v)
-            }
-            0x58..=0x5F => {
-                let size = i.osize();
-                let v = self.pop(bus, size)?;
-                self.set_reg((op & 7) as u8, size, v);
-                Ok(())
-            }
             0x60 => self.pusha(bus, i),
             0x61 => self.popa(bus, i),
             0x62 => self.bound(bus, i),
             0x63 => Err(Fault::UD), // ARPL: protected mode only
             0x68 => self.push(bus, i.osize(), i.imm),
             0x6A => self.push(bus, i.osize(), sext(i.imm, 1) as u32),
-            0x69 | 0x6B => {
-                let size = i.osize();
-                let a = self.read_rm(bus, i, size)?;
-                let b = if op == 0x6B { sext(i.imm, 1) as u32 } else { i.imm };
-                let r = self.imul3(size, a, b);
-                self.set_reg(i.reg(), size, r);
-                Ok(())
-            }
-            0x6C..=0x6F => self.exec_string(bus, i),
-            0x70..=0x7F => {
-                if self.flags.cond(op as u8 & 15) {
-                    self.cycles += self.taken_penalty();
-                    self.jump(self.eip.wrapping_add(i.imm), i.o32())?;
-                }
-                Ok(())
-            }
-            0x80..=0x83 => self.exec_grp1(bus, i),
-            0x84 | 0x85 => {
-                let size = if op & 1 == 0 { 1 } else { i.osize() };
-                let a = self.read_rm(bus, i, size)?;
-                let b = self.reg(i.reg(), size);
-                self.alu(4, size, a, b);
-                Ok(())
-            }
             0x86 | 0x87 => {
                 let size = if op & 1 == 0 { 1 } else { i.osize() };
                 let a = self.reg(i.reg(), size);
@@ -135,31 +94,12 @@ impl Cpu {
                 }
                 Ok(())
             }
-            0x88 | 0x89 => {
-                let size = if op & 1 == 0 { 1 } else { i.osize() };
-                let v = self.reg(i.reg(), size);
-                self.write_rm(bus, i, size, v)
-            }
-            0x8A | 0x8B => {
-                let size = if op & 1 == 0 { 1 } else { i.osize() };
-                let v = self.read_rm(bus, i, size)?;
-                self.set_reg(i.reg(), size, v);
-                Ok(())
-            }
             0x8C => {
                 let s = self.sreg_field(i)?;
                 let v = self.segs[s as usize].selector as u32;
                 // A register destination takes the full operand size (upper half zero on 386+).
                 let size = if i.is_reg() { i.osize() } else { 2 };
                 self.write_rm(bus, i, size, v)
-            }
-            0x8D => {
-                if i.is_reg() {
-                    return Err(Fault::UD);
-                }
-                let v = self.ea(i);
-                self.set_reg(i.reg(), i.osize(), v);
-                Ok(())
             }
             0x8E => {
                 let s = self.sreg_field(i)?;
@@ -246,7 +186,11 @@ impl Cpu {
             }
             0x9F => {
                 let v = self.flags.get() as u8;
-                let v = if self.model < CpuModel::I286 { v } else { (v & 0xD5) | 2 };
+                let v = if self.model < CpuModel::I286 {
+                    v
+                } else {
+                    (v & 0xD5) | 2
+                };
                 self.set_r8(reg::AX + 4, v);
                 Ok(())
             }
@@ -261,33 +205,9 @@ impl Cpu {
                     self.write_mem(bus, i.seg, i.disp, size, v)
                 }
             }
-            0xA4..=0xA7 | 0xAA..=0xAF => self.exec_string(bus, i),
-            0xA8 | 0xA9 => {
-                let size = if op & 1 == 0 { 1 } else { i.osize() };
-                let a = self.reg(reg::AX, size);
-                self.alu(4, size, a, i.imm);
-                Ok(())
-            }
-            0xB0..=0xB7 => {
-                self.set_r8((op & 7) as u8, i.imm as u8);
-                Ok(())
-            }
-            0xB8..=0xBF => {
-                self.set_reg((op & 7) as u8, i.osize(), i.imm);
-                Ok(())
-            }
-            0xC0 | 0xC1 | 0xD0..=0xD3 => self.exec_shift(bus, i),
-            0xC2 | 0xC3 => self.ret_near(bus, i),
             0xC4 | 0xC5 => {
                 let s = if op == 0xC4 { seg::ES } else { seg::DS };
                 self.load_far_pointer(bus, i, s)
-            }
-            0xC6 | 0xC7 => {
-                if i.reg() != 0 && self.model >= CpuModel::I286 {
-                    return Err(Fault::UD);
-                }
-                let size = if op & 1 == 0 { 1 } else { i.osize() };
-                self.write_rm(bus, i, size, i.imm)
             }
             0xC8 => self.enter(bus, i),
             0xC9 => {
@@ -321,7 +241,8 @@ impl Cpu {
                 Ok(())
             }
             0xD7 => {
-                let off = self.reg(reg::BX, if i.a32() { 4 } else { 2 })
+                let off = self
+                    .reg(reg::BX, if i.a32() { 4 } else { 2 })
                     .wrapping_add(self.r8(reg::AX) as u32);
                 let off = if i.a32() { off } else { off & 0xFFFF };
                 let v = self.read_mem(bus, i.seg, off, 1)?;
@@ -339,14 +260,7 @@ impl Cpu {
                 }
                 Ok(())
             }
-            0xE0..=0xE3 => self.loop_jcxz(i),
             0xE4..=0xE7 | 0xEC..=0xEF => self.exec_io(bus, i),
-            0xE8 => {
-                let ret = self.eip;
-                self.push(bus, i.osize(), ret)?;
-                self.jump(ret.wrapping_add(i.imm), i.o32())
-            }
-            0xE9 | 0xEB => self.jump(self.eip.wrapping_add(i.imm), i.o32()),
             0xEA => self.jump_far(i.imm2 as u16, i.imm, i.o32()),
             0xF1 => self.soft_interrupt(bus, 1),
             0xF4 => {
@@ -362,7 +276,6 @@ impl Cpu {
                 self.flags.assign(flags::CF, !c);
                 Ok(())
             }
-            0xF6 | 0xF7 => self.exec_grp3(bus, i),
             0xF8 | 0xF9 => {
                 self.flags.assign(flags::CF, op == 0xF9);
                 Ok(())
@@ -383,32 +296,7 @@ impl Cpu {
                 self.flags.assign(flags::DF, op == 0xFD);
                 Ok(())
             }
-            0xFE => {
-                if i.reg() > 1 {
-                    return if self.model == CpuModel::I8086 { self.exec_grp5(bus, i, 1) } else { Err(Fault::UD) };
-                }
-                self.exec_incdec_rm(bus, i, 1)
-            }
-            0xFF => self.exec_grp5(bus, i, i.osize()),
-            0x100..=0x1FF => self.exec_0f(bus, i),
             _ => Err(Fault::UD),
-        }
-    }
-
-    /// LOCK is allowed only on read-modify-write instructions with a memory destination.
-    fn lockable(&self, i: &Insn) -> bool {
-        if i.is_reg() || !i.has_modrm() {
-            return false;
-        }
-        match i.op {
-            0x00..=0x3F => i.op & 7 < 2 && i.op >> 3 != 7,
-            0x80..=0x83 => i.reg() != 7,
-            0x86 | 0x87 => true,
-            0xF6 | 0xF7 => i.reg() == 2 || i.reg() == 3,
-            0xFE | 0xFF => i.reg() < 2,
-            0x1AB | 0x1B3 | 0x1BB | 0x1B0 | 0x1B1 | 0x1C0 | 0x1C1 => true,
-            0x1BA => i.reg() >= 5,
-            _ => false,
         }
     }
 
@@ -434,26 +322,13 @@ impl Cpu {
         }
     }
 
-    /// INC/DEC r/m.
-    fn exec_incdec_rm<B: Bus>(&mut self, bus: &mut B, i: &Insn, size: u8) -> Result<(), Fault> {
-        let dec = i.reg() & 1 != 0;
-        if i.is_reg() {
-            let v = self.reg(i.rm(), size);
-            let v = self.incdec(size, v, dec);
-            self.set_reg(i.rm(), size, v);
-            Ok(())
-        } else {
-            let off = self.ea(i);
-            let v = self.read_mem(bus, i.seg, off, size)?;
-            let v = self.incdec(size, v, dec);
-            self.write_mem(bus, i.seg, off, size, v)
-        }
-    }
-
-    /// Group 5 (FF): INC DEC CALL CALLF JMP JMPF PUSH (and FF /7, which the 8086 treats as PUSH).
-    fn exec_grp5<B: Bus>(&mut self, bus: &mut B, i: &Insn, size: u8) -> Result<(), Fault> {
+    /// Group 5 (FF) without INC/DEC, which have their own handlers: CALL CALLF JMP JMPF PUSH,
+    /// and FF /7, which the 8086 treats as PUSH. The 8086 also runs FE /2–/7 here, with byte
+    /// operands.
+    pub(crate) fn exec_grp5<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
+        let size = if i.op == 0xFE { 1 } else { i.osize() };
         match i.reg() {
-            0 | 1 => self.exec_incdec_rm(bus, i, size),
+            0 | 1 => unreachable!("INC/DEC r/m have their own handlers (handlers::select)"),
             2 => {
                 let t = self.read_rm(bus, i, size)?;
                 let ret = self.eip;
@@ -471,7 +346,12 @@ impl Cpu {
                 let off = self.ea(i);
                 let size = i.osize();
                 let t = self.read_mem(bus, i.seg, off, size)?;
-                let sel = self.read_mem(bus, i.seg, off.wrapping_add(size as u32) & self.ea_mask(i), 2)?;
+                let sel = self.read_mem(
+                    bus,
+                    i.seg,
+                    off.wrapping_add(size as u32) & self.ea_mask(i),
+                    2,
+                )?;
                 if i.reg() == 3 {
                     let cs = self.segs[seg::CS as usize].selector as u32;
                     let ret = self.eip;
@@ -527,14 +407,24 @@ impl Cpu {
     }
 
     /// LES/LDS/LSS/LFS/LGS: loads a far pointer from memory.
-    pub(crate) fn load_far_pointer<B: Bus>(&mut self, bus: &mut B, i: &Insn, s: u8) -> Result<(), Fault> {
+    pub(crate) fn load_far_pointer<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+        s: u8,
+    ) -> Result<(), Fault> {
         if i.is_reg() {
             return Err(Fault::UD);
         }
         let size = i.osize();
         let off = self.ea(i);
         let v = self.read_mem(bus, i.seg, off, size)?;
-        let sel = self.read_mem(bus, i.seg, off.wrapping_add(size as u32) & self.ea_mask(i), 2)?;
+        let sel = self.read_mem(
+            bus,
+            i.seg,
+            off.wrapping_add(size as u32) & self.ea_mask(i),
+            2,
+        )?;
         self.set_reg(i.reg(), size, v);
         self.load_seg_real(s, sel as u16);
         if s == seg::SS {
@@ -548,7 +438,11 @@ impl Cpu {
         let size = i.osize();
         let sp0 = self.regs[reg::SP as usize];
         for r in 0..8u8 {
-            let v = if r == reg::SP { sp0 } else { self.regs[r as usize] };
+            let v = if r == reg::SP {
+                sp0
+            } else {
+                self.regs[r as usize]
+            };
             if let Err(f) = self.push(bus, size, v & mask(size)) {
                 self.regs[reg::SP as usize] = sp0;
                 return Err(f);
@@ -587,7 +481,15 @@ impl Cpu {
         let size = i.osize();
         let off = self.ea(i);
         let lo = sext(self.read_mem(bus, i.seg, off, size)?, size);
-        let hi = sext(self.read_mem(bus, i.seg, off.wrapping_add(size as u32) & self.ea_mask(i), size)?, size);
+        let hi = sext(
+            self.read_mem(
+                bus,
+                i.seg,
+                off.wrapping_add(size as u32) & self.ea_mask(i),
+                size,
+            )?,
+            size,
+        );
         let v = sext(self.reg(i.reg(), size), size);
         if v < lo || v > hi {
             return Err(Fault::new(super::fault::vector::BR));

@@ -25,13 +25,21 @@ impl Cpu {
         }
         let compares = matches!(op, 0xA6 | 0xA7 | 0xAE | 0xAF);
         let until_zf = i.pfx & P_REP != 0; // REPE stops when ZF = 0; REPNE when ZF = 1
-        let per = super::super::decode::table::OPS[i.op as usize].cycles[self.model.timing_index()] as u64;
+        let per = super::super::decode::table::OPS[i.op as usize].cycles[self.model.timing_index()]
+            as u64;
         loop {
             if self.reg(reg::CX, asize) == 0 {
                 self.rep_pending = false;
                 return Ok(());
             }
-            self.string_once(bus, op, i.seg, size, asize)?;
+            if let Err(f) = self.string_once(bus, op, i.seg, size, asize) {
+                // A 286 INS/OUTS that faults on its operand has already counted the iteration.
+                if self.model == CpuModel::I286 && matches!(op, 0x6C..=0x6F) {
+                    let c = self.reg(reg::CX, asize).wrapping_sub(1);
+                    self.set_reg(reg::CX, asize, c);
+                }
+                return Err(f);
+            }
             let c = self.reg(reg::CX, asize).wrapping_sub(1);
             self.set_reg(reg::CX, asize, c);
             self.cycles += per;
@@ -55,10 +63,21 @@ impl Cpu {
 
     /// One iteration: moves data and advances SI/DI by the operand size in the DF direction.
     #[inline(always)]
-    fn string_once<B: Bus>(&mut self, bus: &mut B, op: u8, src: u8, size: u8, asize: u8) -> Result<(), Fault> {
+    fn string_once<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        op: u8,
+        src: u8,
+        size: u8,
+        asize: u8,
+    ) -> Result<(), Fault> {
         let si = self.reg(reg::SI, asize);
         let di = self.reg(reg::DI, asize);
-        let step = if self.flags.df() { (size as u32).wrapping_neg() } else { size as u32 };
+        let step = if self.flags.df() {
+            (size as u32).wrapping_neg()
+        } else {
+            size as u32
+        };
         match op {
             0xA4 | 0xA5 => {
                 let v = self.read_mem(bus, src, si, size)?;

@@ -1,0 +1,72 @@
+#!/bin/sh
+# build.sh - assemble Glassbox's own ROMs with NASM.
+#
+#   test-roms/build.sh           test-roms/NAME.asm -> test-roms/NAME.bin and
+#                                bios/demo/demo.asm -> bios/demo/demo.rom
+#   test-roms/build.sh --check   assemble into a temporary directory and fail
+#                                if a committed image differs from its source
+#
+# The images are committed, so building or testing Glassbox never needs an
+# assembler; this script (and CI, through --check) keeps them current.
+# NASM is installed with apt-get when it is missing.
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+roms="$root/test-roms"
+
+ensure_nasm() {
+    command -v nasm >/dev/null 2>&1 && return 0
+    echo "build.sh: nasm not found, installing it with apt-get" >&2
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y -q nasm >/dev/null 2>&1 ||
+        { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q nasm >/dev/null; }
+    command -v nasm >/dev/null 2>&1 || { echo "build.sh: could not install nasm" >&2; exit 1; }
+}
+
+# assemble SOURCE OUTPUT
+assemble() {
+    nasm -f bin -w+error=number-overflow -I"$roms/" -o "$2" "$1"
+    size=$(wc -c < "$2")
+    if [ "$size" -ne 65536 ]; then
+        echo "build.sh: $1 gave $size bytes, not 65536" >&2
+        exit 1
+    fi
+}
+
+# pairs "source output", one per line
+images() {
+    for src in "$roms"/*.asm; do
+        echo "$src ${src%.asm}.bin"
+    done
+    echo "$root/bios/demo/demo.asm $root/bios/demo/demo.rom"
+}
+
+ensure_nasm
+case "${1:-}" in
+"")
+    images | while read -r src out; do
+        assemble "$src" "$out"
+        echo "built ${out#"$root"/}"
+    done
+    ;;
+--check)
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    images | while read -r src out; do
+        assemble "$src" "$tmp/image"
+        if ! cmp -s "$tmp/image" "$out"; then
+            echo "build.sh --check: ${out#"$root"/} is missing or older than ${src#"$root"/};" \
+                "run test-roms/build.sh and commit the result" >&2
+            touch "$tmp/stale"
+        fi
+    done
+    [ ! -e "$tmp/stale" ] || exit 1
+    echo "build.sh --check: all ROM images match their sources"
+    ;;
+*)
+    echo "usage: $0 [--check]" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,157 @@
+//! Our own pass/fail test ROMs (`test-roms/*.bin`, sources beside them), run
+//! through the `glassbox` binary under every CPU model each one supports.
+//!
+//! A ROM reports on the debug console (port 0xE9) one `PASS <group>` line per
+//! check group or a `FAIL <group>: ...` line per failed check, then `ALL PASS`
+//! or `FAILED <n>`, and ends the run through the exit device (port 0xF4), so
+//! a passing run exits with status 1 (`(0 << 1) | 1`). Every ROM also prints
+//! `cpu class: <model>` as detected with the classic FLAGS tests, which must
+//! name the model we asked for: that is what makes the per-class checks of
+//! `interrupts`, `segwrap` and `a20` meaningful.
+//!
+//! The built-in demo ROM (`bios/demo/demo.rom`) follows the same exit
+//! convention and is run here too.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A run that has not ended after this long has hung (the instruction limit
+/// bounds the work; this bounds wall-clock time, e.g. a HLT nobody wakes).
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What a finished run printed and how it ended.
+struct Run {
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `glassbox run --bios <rom> --cpu <model> --debugcon stdio ...`.
+fn run_glassbox(rom: &str, model: &str) -> Run {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .current_dir(root)
+        .args(["run", "--bios", rom, "--cpu", model])
+        .args(["--debugcon", "stdio", "--max-instructions", "200000000"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the glassbox binary");
+    // Drain both pipes on their own threads so a chatty run cannot block.
+    let mut out = child.stdout.take().expect("stdout is piped");
+    let mut err = child.stderr.take().expect("stderr is piped");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for glassbox") {
+            break status.code();
+        }
+        if start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }
+}
+
+/// Runs one test ROM under one model and asserts that every check passed.
+fn check_rom(name: &str, model: &str) {
+    let rom = format!("test-roms/{name}.bin");
+    let run = run_glassbox(&rom, model);
+    let class_line = format!("cpu class: {model}");
+    let passed = run.status == Some(1)
+        && run.stdout.contains("ALL PASS")
+        && !run.stdout.contains("FAIL")
+        && run.stdout.lines().any(|l| l.trim() == class_line);
+    assert!(
+        passed,
+        "{rom} on --cpu {model}: exit status {:?} (want 1), want `ALL PASS`, no `FAIL` \
+         and `{class_line}`\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        run.status, run.stdout, run.stderr
+    );
+}
+
+/// One `#[test]` per ROM and model, so a failure names both.
+macro_rules! rom_tests {
+    ($($test:ident: $rom:literal on $model:literal;)*) => {
+        $(
+            #[test]
+            fn $test() {
+                check_rom($rom, $model);
+            }
+        )*
+    };
+}
+
+rom_tests! {
+    alu_8086: "alu" on "8086";
+    alu_186: "alu" on "186";
+    alu_286: "alu" on "286";
+    alu_386: "alu" on "386";
+    alu_486: "alu" on "486";
+    string_8086: "string" on "8086";
+    string_186: "string" on "186";
+    string_286: "string" on "286";
+    string_386: "string" on "386";
+    string_486: "string" on "486";
+    interrupts_8086: "interrupts" on "8086";
+    interrupts_186: "interrupts" on "186";
+    interrupts_286: "interrupts" on "286";
+    interrupts_386: "interrupts" on "386";
+    interrupts_486: "interrupts" on "486";
+    segwrap_8086: "segwrap" on "8086";
+    segwrap_186: "segwrap" on "186";
+    segwrap_286: "segwrap" on "286";
+    segwrap_386: "segwrap" on "386";
+    segwrap_486: "segwrap" on "486";
+    a20_8086: "a20" on "8086";
+    a20_186: "a20" on "186";
+    a20_286: "a20" on "286";
+    a20_386: "a20" on "386";
+    a20_486: "a20" on "486";
+    addr32_386: "addr32" on "386";
+    addr32_486: "addr32" on "486";
+}
+
+/// The built-in demo ROM prints its banner and picture and exits with 0.
+fn check_demo(model: &str) {
+    let run = run_glassbox("bios/demo/demo.rom", model);
+    let ok = run.status == Some(1)
+        && run.stdout.contains("Glassbox built-in demo ROM")
+        && run.stdout.contains("@@@@@@@@@@")
+        && run.stdout.contains("glassbox run --bios FILE");
+    assert!(
+        ok,
+        "bios/demo/demo.rom on --cpu {model}: exit status {:?} (want 1)\n--- stdout ---\n{}\n\
+         --- stderr ---\n{}",
+        run.status, run.stdout, run.stderr
+    );
+}
+
+#[test]
+fn demo_rom_8086() {
+    check_demo("8086");
+}
+
+#[test]
+fn demo_rom_486() {
+    check_demo("486");
+}
