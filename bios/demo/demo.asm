@@ -4,8 +4,9 @@
 ; CPU leaves reset at F000:FFF0, where a far jump brings it to `start`.
 ; It prints a banner to the debug console (port E9h), draws the Mandelbrot
 ; set in ASCII with 16-bit fixed-point integer arithmetic, says how to run
-; your own code, and ends the run through the exit device (port F4h) with
-; value 0, i.e. exit status 1.  8086 instructions only: it runs on every
+; your own code, and ends the run cleanly (exit status 0) through the Bochs
+; shutdown port 8900h, or on emulators without it through the exit device
+; (port F4h, value 0).  8086 instructions only: it runs on every
 ; CPU model.  Assemble: nasm -f bin -o demo.rom demo.asm
 
 bits 16
@@ -40,11 +41,11 @@ start:
         call mandelbrot
         mov si, howto
         call puts
-        mov al, 0
-        out PORT_EXIT, al               ; ends the run: status (0 << 1) | 1
-        mov dx, PORT_SHUTDOWN           ; emulators without the exit device
+        mov dx, PORT_SHUTDOWN           ; ends the run with status 0
         mov si, shutdown
         call puts_dx
+        mov al, 0
+        out PORT_EXIT, al               ; emulators without the shutdown port
 .halt:  cli
         hlt
         jmp .halt
@@ -201,8 +202,9 @@ howto:
         db "      F000:FFF0, 16 bytes before its end.", 10
         db "  glassbox run --load FILE@ADDR --entry SEG:OFF", 10
         db "      loads a raw binary at physical address ADDR and starts at SEG:OFF.", 10
-        db "Write text to port E9h; write a byte v to port F4h to stop, with exit", 10
-        db "status (v << 1) | 1. This ROM now writes 0: goodbye!", 10, 0
+        db "Write text to port E9h; write a byte v to port F4h to stop with exit", 10
+        db "status (v << 1) | 1, or the text Shutdown to port 8900h to stop with", 10
+        db "status 0, which is what this ROM does now: goodbye!", 10, 0
 
 shutdown:
         db "Shutdown", 0

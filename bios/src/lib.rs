@@ -12,7 +12,9 @@
 /// it at the reset vector `F000:FFF0`). It runs on every CPU model (8086
 /// instructions only): it prints a banner, an ASCII-art Mandelbrot set and a
 /// note on running your own image to the debug console (port `0xE9`), then
-/// writes 0 to the exit device (port `0xF4`), ending the run with status 1.
+/// writes "Shutdown" to the Bochs shutdown port (`0x8900`), ending the run
+/// with status 0 (the exit device, port `0xF4`, follows for emulators
+/// without that port).
 pub const DEMO_ROM: &[u8] = include_bytes!("../demo/demo.rom");
 
 #[cfg(test)]
