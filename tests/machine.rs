@@ -331,3 +331,43 @@ fn mmio_windows_receive_guest_accesses() {
     );
     assert_eq!(pc.cpu.r8(3), 0xA6);
 }
+
+/// Random bytes as code, on every model: whatever the guest does, the emulator must neither
+/// panic nor hang (faults go through the IVT, triple faults reset the machine).
+#[test]
+fn random_code_never_crashes_the_emulator() {
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let programs = if cfg!(debug_assertions) { 24 } else { 100 };
+    for round in 0..programs {
+        for cpu in CpuModel::ALL {
+            let mut pc = machine(cpu);
+            let code: Vec<u8> = (0..0x10000).map(|_| next() as u8).collect();
+            pc.load_image(0x10000, &code).unwrap();
+            // Every vector points at random code too, so faults keep running random bytes.
+            let ivt: Vec<u8> = (0..0x400).map(|_| next() as u8).collect();
+            pc.load_image(0, &ivt).unwrap();
+            pc.set_entry(0x1000, (next() & 0xFFFF) as u16);
+            pc.cpu.decode_cache = round % 2 == 0;
+            let stop = pc.run(RunLimits {
+                max_instructions: Some(20_000),
+            });
+            assert!(
+                matches!(
+                    stop,
+                    Stop::InstructionLimit
+                        | Stop::Halted
+                        | Stop::Exit(_)
+                        | Stop::Shutdown
+                        | Stop::Unsupported(_)
+                ),
+                "{cpu}: {stop:?}"
+            );
+        }
+    }
+}
