@@ -20,6 +20,12 @@
 //! fetch → decode (table-driven, [`cpu::decode`]) → execute (handlers by family) → charge
 //! cycles → (deadline reached?) run device events → (INTR and IF?) acknowledge the PIC and enter
 //! the handler through the IVT.
+//!
+//! Decoding happens once per instruction, not once per execution: decoded instructions are
+//! kept in *traces* (runs of up to 32 instructions, see `cpu/trace.rs`) and run back to back
+//! until something needs the run loop. A write to cached code starts a new "code epoch" in
+//! [`mem::Memory`], which retires every trace. `--decode-cache off` turns this off and shows
+//! the same machine decoding every instruction afresh.
 
 #![warn(missing_docs)]
 
