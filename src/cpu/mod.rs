@@ -466,15 +466,18 @@ impl Cpu {
         let wrap = self.check_limit(s, off, size)?;
         let mut v = 0;
         for k in 0..size as u32 {
-            let o = if wrap {
-                off.wrapping_add(k) & 0xFFFF
-            } else {
-                off.wrapping_add(k)
-            };
-            let a = self.phys(self.segs[s as usize].base.wrapping_add(o));
-            v |= (bus.read8(a) as u32) << (8 * k);
+            v |= (bus.read8(self.byte_addr(s, off, k, wrap)) as u32) << (8 * k);
         }
         Ok(v)
+    }
+
+    /// Physical address of byte `k` of an access at `seg:off`, byte by byte: the offset wraps
+    /// at 64 KiB when `wrap` (8086/186), and each byte is translated on its own (page crossing).
+    #[inline]
+    fn byte_addr(&self, s: u8, off: u32, k: u32, wrap: bool) -> u32 {
+        let o = off.wrapping_add(k);
+        let o = if wrap { o & 0xFFFF } else { o };
+        self.phys(self.segs[s as usize].base.wrapping_add(o))
     }
 
     /// Writes `size` (1, 2, 4) bytes at `seg:off`.
@@ -513,13 +516,7 @@ impl Cpu {
     ) -> Result<(), Fault> {
         let wrap = self.check_limit(s, off, size)?;
         for k in 0..size as u32 {
-            let o = if wrap {
-                off.wrapping_add(k) & 0xFFFF
-            } else {
-                off.wrapping_add(k)
-            };
-            let a = self.phys(self.segs[s as usize].base.wrapping_add(o));
-            bus.write8(a, (v >> (8 * k)) as u8);
+            bus.write8(self.byte_addr(s, off, k, wrap), (v >> (8 * k)) as u8);
         }
         Ok(())
     }
