@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod cpu;
+pub mod debugger;
 pub mod machine;
 pub mod mem;
 pub mod suite;

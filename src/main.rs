@@ -8,6 +8,8 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use glassbox::cpu::CpuModel;
+use glassbox::debugger::trace::{TraceFilter, Tracer};
+use glassbox::debugger::{cli, gdb, Debugger, StopReason};
 use glassbox::machine::{MachineConfig, Pc, RunLimits, Stop};
 use glassbox_devices::debugport::DebugSink;
 use std::path::PathBuf;
@@ -59,6 +61,24 @@ struct RunArgs {
     /// reference path; same results, slower).
     #[arg(long, default_value = "on", value_name = "on|off")]
     decode_cache: OnOff,
+    /// Start in the command-line debugger, stopped before the first instruction (`help` lists
+    /// the commands; commands are also read from standard input when it is not a terminal).
+    #[arg(long)]
+    debug: bool,
+    /// Serve the GDB remote protocol on [ADDR:]PORT (address 127.0.0.1 by default).
+    #[arg(long, value_name = "[ADDR:]PORT")]
+    gdb: Option<String>,
+    /// With --gdb: stay stopped before the first instruction until gdb connects.
+    #[arg(long, requires = "gdb")]
+    wait_gdb: bool,
+    /// Write the explained trace to FILE: one JSON object per line for each instruction,
+    /// memory access, port access, interrupt, segment load and mode switch.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Which trace lines to keep: KINDS[@START-END], kinds from insn, mem, io, int, seg,
+    /// mode, reset (comma-separated, or all); START-END a hex range of CS:EIP linear addresses.
+    #[arg(long, value_name = "KINDS[@START-END]", requires = "trace")]
+    trace_filter: Option<String>,
 }
 
 /// A switch.
@@ -210,9 +230,45 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         pc.set_entry(seg, off);
     }
     pc.cpu.decode_cache = args.decode_cache == OnOff::On;
-    let stop = pc.run(RunLimits {
-        max_instructions: args.max_instructions,
-    });
+    let debugging = args.debug || args.gdb.is_some() || args.trace.is_some();
+    let stop = if debugging {
+        if args.debug && args.gdb.is_some() {
+            bail!("--debug and --gdb each drive the machine: choose one (gdb's `monitor` runs debugger commands)");
+        }
+        let mut dbg = Debugger::new();
+        dbg.max_instructions = args.max_instructions;
+        if let Some(path) = &args.trace {
+            let filter = match &args.trace_filter {
+                Some(f) => {
+                    TraceFilter::parse(f).map_err(|e| anyhow::anyhow!("--trace-filter: {e}"))?
+                }
+                None => TraceFilter::default(),
+            };
+            let t = Tracer::create(path, filter)
+                .with_context(|| format!("--trace: cannot create `{}`", path.display()))?;
+            dbg.tracer = Some(t);
+        }
+        let reason = if args.debug {
+            cli::run(&mut pc, &mut dbg).context("debugger console")?
+        } else if let Some(addr) = &args.gdb {
+            Some(gdb::serve(&mut pc, &mut dbg, addr, args.wait_gdb)?)
+        } else {
+            Some(cli::run_unattended(&mut pc, &mut dbg))
+        };
+        if let Some(t) = dbg.tracer.as_mut() {
+            t.finish()?;
+        }
+        match reason {
+            Some(StopReason::Machine(stop)) => stop,
+            Some(StopReason::Limit) => Stop::InstructionLimit,
+            // The user quit (or stopped a trace with Ctrl-C): a clean end.
+            _ => Stop::Shutdown,
+        }
+    } else {
+        pc.run(RunLimits {
+            max_instructions: args.max_instructions,
+        })
+    };
     if args.stats {
         let s = pc.stats();
         eprintln!("instructions: {}", s.instructions);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # build.sh - assemble Glassbox's own ROMs with NASM.
 #
-#   test-roms/build.sh           test-roms/NAME.asm -> test-roms/NAME.bin and
+#   test-roms/build.sh           test-roms/NAME.asm -> test-roms/NAME.bin,
+#                                test-roms/boot/NAME.asm -> test-roms/boot/NAME.img
+#                                (512-byte boot sectors) and
 #                                bios/demo/demo.asm -> bios/demo/demo.rom
 #   test-roms/build.sh --check   assemble into a temporary directory and fail
 #                                if a committed image differs from its source
@@ -29,8 +31,12 @@ ensure_nasm() {
 assemble() {
     nasm -f bin -w+error=number-overflow -I"$roms/" -o "$2" "$1"
     size=$(wc -c < "$2")
-    if [ "$size" -ne 65536 ]; then
-        echo "build.sh: $1 gave $size bytes, not 65536" >&2
+    case "$1" in
+    */boot/*) want=512 ;;
+    *) want=65536 ;;
+    esac
+    if [ "$size" -ne "$want" ]; then
+        echo "build.sh: $1 gave $size bytes, not $want" >&2
         exit 1
     fi
 }
@@ -39,6 +45,9 @@ assemble() {
 images() {
     for src in "$roms"/*.asm; do
         echo "$src ${src%.asm}.bin"
+    done
+    for src in "$roms"/boot/*.asm; do
+        echo "$src ${src%.asm}.img"
     done
     echo "$root/bios/demo/demo.asm $root/bios/demo/demo.rom"
 }

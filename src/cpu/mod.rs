@@ -91,6 +91,40 @@ pub enum Exit {
     Unsupported(&'static str),
 }
 
+/// Where an interrupt came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntSource {
+    /// A device, through the interrupt controller (INTR).
+    Hardware,
+    /// An `INT n`, `INT3`, `INTO` or `INT1` instruction.
+    Software,
+    /// An exception raised by an instruction (or while delivering one).
+    Exception,
+}
+
+/// Something the CPU did that the debugger and the tracer report. Recorded only while
+/// [`Cpu::record_events`] is set, so a plain run pays nothing for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CpuEvent {
+    /// An interrupt or exception is being delivered. The handler's address is the CPU state
+    /// after the step; `ret_cs:ret_eip` is the return address pushed for it.
+    Interrupt {
+        /// Vector number.
+        vector: u8,
+        /// Where it came from.
+        source: IntSource,
+        /// Error code pushed with it (exceptions that have one).
+        error: Option<u16>,
+        /// CS of the return address.
+        ret_cs: u16,
+        /// Offset of the return address.
+        ret_eip: u32,
+    },
+    /// A fault while delivering a double fault: the CPU shuts down and the machine resets.
+    TripleFault,
+}
+
 /// Architectural state of one x86 CPU plus the interpreter's bookkeeping.
 #[derive(Clone, Debug)]
 pub struct Cpu {
@@ -112,6 +146,10 @@ pub struct Cpu {
     pub gdtr: TableReg,
     /// Interrupt descriptor table register.
     pub idtr: TableReg,
+    /// Local descriptor table register (selector and hidden descriptor cache).
+    pub ldtr: Segment,
+    /// Task register (selector and hidden descriptor cache).
+    pub tr: Segment,
     /// Cycles executed since power-on (the machine's virtual clock).
     pub cycles: u64,
     /// Instructions retired since power-on.
@@ -145,6 +183,10 @@ pub struct Cpu {
     /// Use the decode cache and traces (on by default). Off, every instruction is fetched and
     /// decoded afresh: the reference path, for comparison and debugging.
     pub decode_cache: bool,
+    /// Record [`CpuEvent`]s in [`Cpu::events`] (for the debugger and the tracer).
+    pub record_events: bool,
+    /// Events recorded since the owner last drained the list.
+    pub events: Vec<CpuEvent>,
 }
 
 /// Lines of the decoded-instruction cache (direct mapped by physical address).
@@ -206,6 +248,8 @@ impl Cpu {
             dr: [0; 8],
             gdtr: TableReg::default(),
             idtr: TableReg::default(),
+            ldtr: Segment::default(),
+            tr: Segment::default(),
             cycles: 0,
             instructions: 0,
             halted: false,
@@ -222,6 +266,8 @@ impl Cpu {
             icache: ICache::new(),
             traces: Some(Box::new(trace::TraceCache::new())),
             decode_cache: true,
+            record_events: false,
+            events: Vec::new(),
         };
         cpu.reset();
         cpu
@@ -279,6 +325,19 @@ impl Cpu {
         self.idtr = TableReg {
             base: 0,
             limit: 0x3FF,
+        };
+        // After reset LDTR and TR hold a null selector with a present, 64 KiB descriptor cache.
+        self.ldtr = Segment {
+            selector: 0,
+            base: 0,
+            limit: 0xFFFF,
+            attrs: 0x0082,
+        };
+        self.tr = Segment {
+            selector: 0,
+            base: 0,
+            limit: 0xFFFF,
+            attrs: 0x008B,
         };
         self.halted = false;
         self.shadow = false;
@@ -691,7 +750,23 @@ impl Cpu {
             return Ok(());
         }
         let ret = self.eip;
+        self.note_interrupt(vector, IntSource::Software, None, ret);
         self.real_interrupt(bus, vector, ret)
+    }
+
+    /// Records an interrupt for the debugger and tracer (when they listen).
+    #[inline]
+    fn note_interrupt(&mut self, vector: u8, source: IntSource, error: Option<u16>, ret: u32) {
+        if self.record_events {
+            let ret_cs = self.segs[seg::CS as usize].selector;
+            self.events.push(CpuEvent::Interrupt {
+                vector,
+                source,
+                error,
+                ret_cs,
+                ret_eip: ret,
+            });
+        }
     }
 
     /// Delivers an exception raised by the current instruction.
@@ -702,6 +777,7 @@ impl Cpu {
             || f.vector == fault::vector::DE && self.model < CpuModel::I286;
         let ret = if trap { self.eip } else { self.start_eip };
         self.rep_pending = false;
+        self.note_interrupt(f.vector, IntSource::Exception, f.error, ret);
         self.deliver(bus, f, ret);
     }
 
@@ -724,6 +800,7 @@ impl Cpu {
             // A fault while delivering a fault: double fault (contributory rules simplified
             // for real mode, where only #GP/#SS can occur).
             let _ = nested;
+            self.note_interrupt(fault::vector::DF, IntSource::Exception, Some(0), ret);
             self.delivering += 1;
             let r = self.real_interrupt(bus, fault::vector::DF, ret);
             self.delivering -= 1;
@@ -734,6 +811,9 @@ impl Cpu {
     }
 
     fn triple_fault(&mut self) {
+        if self.record_events {
+            self.events.push(CpuEvent::TripleFault);
+        }
         self.tripled = true;
         self.attention = true;
     }
@@ -907,6 +987,7 @@ impl Cpu {
         let v = bus.acknowledge_interrupt(self.cycles);
         self.cycles += 61;
         let ret = self.eip;
+        self.note_interrupt(v, IntSource::Hardware, None, ret);
         self.deliver(bus, Fault::new(v), ret);
     }
 
@@ -956,6 +1037,34 @@ impl Cpu {
                 return Exit::Attention;
             }
         }
+    }
+
+    /// One step for the debugger: a pending interrupt is entered, or one instruction (one slice
+    /// of a REP instruction, ending at `until` as in [`Cpu::run`]) executes. The same work as
+    /// [`Cpu::run`] does between the same two points, so a machine stepped this way runs
+    /// exactly as one left to run. Returns [`Exit::Budget`] after a normal step and
+    /// [`Exit::Halted`] when the CPU is halted with no interrupt to take (nothing ran).
+    pub fn step_once<B: Bus>(&mut self, bus: &mut B, until: u64) -> Exit {
+        self.attention = false;
+        self.slice_end = until;
+        if self.halted {
+            if self.flags.if_() && bus.interrupt_pending() {
+                self.take_interrupt(bus);
+            } else {
+                return Exit::Halted;
+            }
+        } else {
+            self.step(bus);
+        }
+        if std::mem::take(&mut self.attention) {
+            if std::mem::take(&mut self.tripled) {
+                return Exit::TripleFault;
+            }
+            if let Some(what) = self.unsupported.take() {
+                return Exit::Unsupported(what);
+            }
+        }
+        Exit::Budget
     }
 
     /// Executes one whole instruction: a REP string instruction runs to completion. Used by the

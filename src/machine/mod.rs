@@ -7,6 +7,10 @@
 //! back (budget used, I/O done, HLT), due device events run, requests from devices (exit,
 //! shutdown, reset, A20) are acted on, and a halted CPU skips ahead to the next event.
 
+mod observe;
+
+pub use observe::{Access, AccessKind, Stepped};
+
 use crate::cpu::{self, Bus, Cpu, CpuModel};
 use crate::mem::{MemError, Memory, Mmio};
 use glassbox_devices::bus::ResetKind;
@@ -349,6 +353,32 @@ impl Pc {
         None
     }
 
+    /// The CPU is halted: virtual time skips to the next device event, or the run stops when
+    /// nothing can wake the CPU.
+    fn wait_halted(&mut self) -> Option<Stop> {
+        if let Some(stop) = self.handle_signals() {
+            return Some(stop);
+        }
+        let next = self.board.platform.next_deadline().0;
+        let wakeable = self.cpu.flags.if_() && next != u64::MAX;
+        if !wakeable && !self.board.intr {
+            return Some(Stop::Halted);
+        }
+        if next != u64::MAX {
+            self.cpu.cycles = self.cpu.cycles.max(next);
+        }
+        None
+    }
+
+    /// A triple fault: the machine resets like hardware.
+    fn triple_fault_reset(&mut self) {
+        log::warn!(
+            "triple fault at cycle {}: resetting the machine",
+            self.cpu.cycles
+        );
+        self.reset();
+    }
+
     /// Runs until the guest exits, shuts down, halts for good, or a limit is reached.
     pub fn run(&mut self, limits: RunLimits) -> Stop {
         let started = Instant::now();
@@ -377,25 +407,11 @@ impl Pc {
             match self.cpu.run(&mut self.board, until) {
                 cpu::Exit::Budget | cpu::Exit::Attention => {}
                 cpu::Exit::Halted => {
-                    if let Some(stop) = self.handle_signals() {
+                    if let Some(stop) = self.wait_halted() {
                         return stop;
                     }
-                    let next = self.board.platform.next_deadline().0;
-                    let wakeable = self.cpu.flags.if_() && next != u64::MAX;
-                    if !wakeable && !self.board.intr {
-                        return Stop::Halted;
-                    }
-                    if next != u64::MAX {
-                        self.cpu.cycles = self.cpu.cycles.max(next);
-                    }
                 }
-                cpu::Exit::TripleFault => {
-                    log::warn!(
-                        "triple fault at cycle {}: resetting the machine",
-                        self.cpu.cycles
-                    );
-                    self.reset();
-                }
+                cpu::Exit::TripleFault => self.triple_fault_reset(),
                 cpu::Exit::Unsupported(what) => return Stop::Unsupported(what),
             }
         }
