@@ -385,14 +385,24 @@ impl Debugger {
                 };
                 let cs = pc.cpu.segs[seg::CS as usize];
                 let code32 = super::Mode::of(pc).code32();
-                let (lin, off) = match addr {
-                    None => (pc.cpu.pc_linear(), pc.cpu.eip),
-                    Some(a) => {
-                        let lin = value32(pc, a)?;
-                        (lin, lin.wrapping_sub(cs.base))
-                    }
+                let (lin, at) = match addr {
+                    None => (pc.cpu.pc_linear(), Some((cs.selector, pc.cpu.eip))),
+                    Some(a) => match a.split_once(':') {
+                        Some((s, o)) => {
+                            let sel = value(pc, &hexish(s))?;
+                            let sel = u16::try_from(sel)
+                                .map_err(|_| format!("{sel:#x} is not a selector"))?;
+                            let off = value32(pc, &hexish(o))?;
+                            (value32(pc, a)?, Some((sel, off)))
+                        }
+                        None => {
+                            let lin = value32(pc, a)?;
+                            let off = lin.wrapping_sub(cs.base);
+                            (lin, (off <= cs.limit).then_some((cs.selector, off)))
+                        }
+                    },
                 };
-                for l in inspect::disassemble(pc, cs.selector, off, lin, code32, n.clamp(1, 1000)) {
+                for l in inspect::disassemble(pc, at, lin, code32, n.clamp(1, 1000)) {
                     io(writeln!(out, "{l}"))?;
                 }
                 Ok(Outcome::Prompt)

@@ -8,7 +8,7 @@ use super::{translate, Mode, StepRecord};
 use crate::cpu::decode::seg;
 use crate::cpu::{CpuEvent, IntSource, Segment};
 use crate::machine::{Access, AccessKind, Pc};
-use iced_x86::{Decoder, DecoderOptions, Formatter, IntelFormatter};
+use iced_x86::{Decoder, DecoderOptions, Formatter, NasmFormatter};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -183,11 +183,20 @@ fn describe_descriptor(d: u64) -> String {
 
 /// Disassembles up to `n` instructions at `cs:eip` (linear `linear`) in the given mode.
 /// Each line: address, bytes, instruction.
-pub fn disassemble(pc: &Pc, cs: u16, eip: u32, linear: u32, code32: bool, n: usize) -> Vec<String> {
+/// `at` is the CS:EIP of the first instruction, when the address has one (the instructions
+/// are labelled `cs:offset`, else by linear address only).
+pub fn disassemble(
+    pc: &Pc,
+    at: Option<(u16, u32)>,
+    linear: u32,
+    code32: bool,
+    n: usize,
+) -> Vec<String> {
+    let (cs, eip) = at.unwrap_or((0, linear));
     let bytes = code_bytes(pc, linear, n * 15);
     let bitness = if code32 { 32 } else { 16 };
     let mut dec = Decoder::with_ip(bitness, &bytes, eip as u64, DecoderOptions::NONE);
-    let mut fmt = IntelFormatter::new();
+    let mut fmt = NasmFormatter::new();
     fmt.options_mut().set_hex_prefix("0x");
     fmt.options_mut().set_hex_suffix("");
     fmt.options_mut().set_uppercase_hex(false);
@@ -210,11 +219,12 @@ pub fn disassemble(pc: &Pc, cs: u16, eip: u32, linear: u32, code32: bool, n: usi
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        lines.push(format!(
-            "{:#010x} {cs:04x}:{off:0w$x}  {hex:<16} {text}",
-            linear.wrapping_add(pos as u32),
-            w = if code32 { 8 } else { 4 },
-        ));
+        let lin = linear.wrapping_add(pos as u32);
+        let label = match at {
+            Some(_) => format!("{cs:04x}:{off:0w$x}", w = if code32 { 8 } else { 4 }),
+            None => String::new(),
+        };
+        lines.push(format!("{lin:#010x} {label:<9}  {hex:<16} {text}"));
         pos += len;
     }
     if lines.is_empty() {
@@ -238,7 +248,7 @@ pub fn disasm_one(bytes: &[u8], eip: u32, code32: bool) -> String {
     if insn.is_invalid() {
         return "(bad)".into();
     }
-    let mut fmt = IntelFormatter::new();
+    let mut fmt = NasmFormatter::new();
     fmt.options_mut().set_hex_prefix("0x");
     fmt.options_mut().set_hex_suffix("");
     fmt.options_mut().set_uppercase_hex(false);
@@ -253,7 +263,7 @@ pub fn disasm_one(bytes: &[u8], eip: u32, code32: bool) -> String {
 pub fn next_line(pc: &Pc) -> String {
     let cs = pc.cpu.segs[seg::CS as usize].selector;
     let code32 = Mode::of(pc).code32();
-    let mut s = disassemble(pc, cs, pc.cpu.eip, pc.cpu.pc_linear(), code32, 1).remove(0);
+    let mut s = disassemble(pc, Some((cs, pc.cpu.eip)), pc.cpu.pc_linear(), code32, 1).remove(0);
     if pc.cpu.rep_pending {
         s.push_str("    (REP in progress)");
     }
@@ -502,7 +512,7 @@ pub fn examine(
             addr
         };
         let code32 = Mode::of(pc).code32();
-        for l in disassemble(pc, 0, addr, lin, code32, e.count.max(1)) {
+        for l in disassemble(pc, None, lin, code32, e.count.max(1)) {
             writeln!(out, "{l}")?;
         }
         return Ok(());
