@@ -413,6 +413,9 @@ pub struct Debugger {
     skip_address_points: bool,
     /// Target CS:EIP and SP of a step-over.
     over: Option<(u16, u32, u32)>,
+    /// The machine's own final stop (exit, shutdown, unsupported feature), once seen: the
+    /// guest never runs past it, however often the user continues.
+    ended: Option<Stop>,
     /// Reused buffers.
     log: Vec<Access>,
 }
@@ -443,6 +446,7 @@ impl Debugger {
             steps_left: 0,
             skip_address_points: false,
             over: None,
+            ended: None,
             log: Vec::new(),
         }
     }
@@ -567,6 +571,9 @@ impl Debugger {
     /// `continue` with nothing to watch: the machine's own run loop in slices of instructions,
     /// looking at the interrupt flag between them.
     fn run_fast(&mut self, pc: &mut Pc, budget: u64) -> Option<StopReason> {
+        if let Some(stop) = self.ended {
+            return Some(StopReason::Machine(stop));
+        }
         let slice = budget.clamp(1, 1 << 22);
         let mut target = pc.cpu.instructions.saturating_add(slice);
         if let Some(max) = self.max_instructions {
@@ -586,12 +593,25 @@ impl Debugger {
                 Some(max) if pc.cpu.instructions >= max => Some(StopReason::Limit),
                 _ => None,
             },
-            other => Some(StopReason::Machine(other)),
+            other => {
+                self.note_end(other);
+                Some(StopReason::Machine(other))
+            }
+        }
+    }
+
+    /// Remembers a stop the guest cannot run past.
+    fn note_end(&mut self, stop: Stop) {
+        if matches!(stop, Stop::Exit(_) | Stop::Shutdown | Stop::Unsupported(_)) {
+            self.ended = Some(stop);
         }
     }
 
     /// One machine step with every check. Returns a reason when the machine must stop.
     fn one_step(&mut self, pc: &mut Pc, out: &mut dyn Write) -> Option<StopReason> {
+        if let Some(stop) = self.ended {
+            return Some(StopReason::Machine(stop));
+        }
         if let Some(max) = self.max_instructions {
             if pc.cpu.instructions >= max {
                 return Some(StopReason::Limit);
@@ -645,6 +665,9 @@ impl Debugger {
             events,
             stepped,
         };
+        if let Stepped::Stopped(stop) = stepped {
+            self.note_end(stop);
+        }
         let reason = self.check_after(pc, &rec, out, magic_here);
         self.log = rec.accesses;
         if let Some(r) = reason {
