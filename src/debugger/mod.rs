@@ -379,6 +379,8 @@ pub struct StepRecord {
     pub after: RegSnapshot,
     /// Instructions retired before the step.
     pub icount: u64,
+    /// The cycle counter before the step.
+    pub cycle: u64,
     /// Data accesses of the step.
     pub accesses: Vec<Access>,
     /// Interrupts and exceptions delivered during the step.
@@ -637,6 +639,7 @@ impl Debugger {
         let before = RegSnapshot::of(pc);
         let mode = Mode::of(pc);
         let icount = pc.cpu.instructions;
+        let cycle = pc.cpu.cycles;
         let linear = pc.cpu.pc_linear();
         let magic_here = self.magic && is_magic(pc, linear);
         let bytes = if watching {
@@ -661,6 +664,7 @@ impl Debugger {
             before,
             after,
             icount,
+            cycle,
             accesses: log,
             events,
             stepped,

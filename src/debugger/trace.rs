@@ -6,7 +6,7 @@
 //!
 //! | kind   | fields                                                                          |
 //! |--------|---------------------------------------------------------------------------------|
-//! | `insn` | `mode`, `cs`, `ip`, `linear`, `bytes`, `asm`, `cycle`, `changes` {reg: [old, new]}, `rep` |
+//! | `insn` | `mode`, `cs`, `ip`, `linear`, `bytes`, `asm`, `cycle` (at its start), `changes` {reg: [old, new]}, `rep` |
 //! | `mem`  | `op` (read/write), `phys`, `size`, `value`                                      |
 //! | `io`   | `op` (in/out), `port`, `size`, `value`, `device`                                |
 //! | `int`  | `vector`, `source` (hardware/software/exception), `name`, `error`, `ah`, `via` (ivt/idt), `entry`, `handler`, `return`, `privilege_change`, `stack_switch` |
@@ -192,7 +192,7 @@ impl Tracer {
                 "asm".into(),
                 Value::String(disasm_one(&rec.bytes, rec.eip, code32)),
             );
-            f.insert("cycle".into(), Value::from(pc.cpu.cycles));
+            f.insert("cycle".into(), Value::from(rec.cycle));
             f.insert("changes".into(), Value::Object(changes));
             if pc.cpu.rep_pending {
                 f.insert("rep".into(), Value::String("in progress".into()));
