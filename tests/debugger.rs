@@ -115,7 +115,7 @@ q
     assert!(answer(&out, 6).starts_with("0x7c00 (31744)"));
     // 7: disassembly at CS:EIP in 16-bit code.
     let a = answer(&out, 7);
-    assert!(a.contains("mov word [0x184], 0x7c4f"), "{a}");
+    assert!(a.contains("mov word [0x184], 0x7c54"), "{a}");
     assert!(a.contains("mov ax, 0x1234"), "{a}");
     // 8-9: the watchpoint fires after the store, naming the access and the instruction.
     assert!(answer(&out, 8).contains("watchpoint 2: watch   w lin 0x00000500 len 2"));
@@ -127,16 +127,16 @@ q
         "{a}"
     );
     assert!(
-        a.contains("0000:7c1e  be547c           mov si, 0x7c54"),
+        a.contains("0000:7c1e  be597c           mov si, 0x7c59"),
         "{a}"
     );
     // 10: memory holds the value.
     assert!(answer(&out, 10).contains("0x00000500: 0x1234 0x0000"));
     // 11: the vector the boot sector installed.
-    assert!(answer(&out, 11).contains("INT# 0x61 > 0000:7c4f (0x00007c4f)"));
+    assert!(answer(&out, 11).contains("INT# 0x61 > 0000:7c54 (0x00007c54)"));
     // 12-13: one step to the CALL, then `p` steps over the whole call (and its output).
     assert!(
-        answer(&out, 12).contains("call 0x7c45"),
+        answer(&out, 12).contains("call 0x7c4a"),
         "{}",
         answer(&out, 12)
     );
@@ -153,11 +153,11 @@ q
     // 15-16: an interrupt breakpoint with AH stops at the handler.
     let a = answer(&out, 16);
     assert!(
-        a.contains("interrupt breakpoint: INT 0x61 (AH=0x0e) via IVT[0x61] at 0x00184 -> 0000:7c4f, return to 0000:7c28"),
+        a.contains("interrupt breakpoint: INT 0x61 (AH=0x0e) via IVT[0x61] at 0x00184 -> 0000:7c54, return to 0000:7c28"),
         "{a}"
     );
     assert!(
-        a.contains("0000:7c4f  ff060405         inc word [0x504]"),
+        a.contains("0000:7c54  ff060405         inc word [0x504]"),
         "{a}"
     );
     // 17: the stack holds the return address, CS and FLAGS.
@@ -195,7 +195,7 @@ bogus
 help watch
 info device pic
 show io
-lb 0x7c4a if al == 0x6f
+lb 0x7c4f if al == 0x6f
 c
 q
 ",
@@ -220,7 +220,7 @@ q
     // The instruction trace shows register changes and memory writes.
     let a = answer(&out, 10);
     assert!(a.contains("[0x502]<-0xbeef"), "{a}");
-    assert!(a.contains("0000:7c3b mov si, 0x7c70"), "{a}");
+    assert!(a.contains("0000:7c3b mov si, 0x7c75"), "{a}");
     assert!(a.contains("esp=0x7c00->0x7bfe [0x7bfe]<-0x7c41"), "{a}");
     // setpmem and xp.
     assert!(answer(&out, 13).contains("0x00000510: 0xbeef"));
@@ -234,7 +234,7 @@ q
     // OUT fires only for the second character ('o'), after the first ('B') went out.
     let a = answer(&out, 21);
     assert!(a.contains("out 0x00e9 (debugcon) <- 0x42"), "{a}");
-    assert!(a.contains("breakpoint at linear 0x7c4a"), "{a}");
+    assert!(a.contains("breakpoint at linear 0x7c4f"), "{a}");
     assert!(!a.contains("<- 0x6f"), "{a}");
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -242,15 +242,72 @@ q
 #[test]
 fn the_run_ends_with_the_guest() {
     // `c` to the end: the boot sector halts with interrupts off; the prompt stays usable.
-    let (status, out, _) = debug_session("c\nr\nq\n", &[]);
+    let script = "\
+show int
+c
+r
+info gdt
+setpmem 0x1000 4 0x2007
+setpmem 0x2000 4 0x7003
+setpmem 0x2004 4 0x8003
+setpmem 0x2008 4 0x20007
+setpmem 0x8004 4 0x12345678
+set cr3 = 0x1000
+set cr0 = 0x80000011
+info tab
+x /1wx 0x1004
+creg
+info ldt
+q
+";
+    let (status, out, _) = debug_session(script, &[]);
     assert_eq!(status, Some(0));
     assert!(out.contains("Boot sector done"));
-    assert!(answer(&out, 1).contains("stopped: the CPU halted with nothing left to wake it"));
+    let a = answer(&out, 2);
     assert!(
-        answer(&out, 2).contains("eip: 0x00007c43"),
-        "{}",
-        answer(&out, 2)
+        a.contains("stopped: the CPU halted with nothing left to wake it"),
+        "{a}"
     );
+    // show int printed the INT 61h on the way.
+    assert!(a.contains("INT 0x61 (AH=0x0e) via IVT[0x61]"), "{a}");
+    assert!(
+        answer(&out, 3).contains("eip: 0x00007c48"),
+        "{}",
+        answer(&out, 3)
+    );
+    // The GDT the boot sector loaded, decoded.
+    let a = answer(&out, 4);
+    assert!(
+        a.contains("GDT (base 0x00007c88, limit 0x17): 3 entries"),
+        "{a}"
+    );
+    assert!(
+        a.contains("GDT[0x00] (selector 0x0000) = 0x0000000000000000: null"),
+        "{a}"
+    );
+    assert!(
+        a.contains("GDT[0x01] (selector 0x0008) = 0x00cf9a000000ffff: base 0x00000000 limit 0xffffffff: code, readable, 32-bit, DPL 0, present, 4 KiB granularity"),
+        "{a}"
+    );
+    assert!(a.contains("GDT[0x02] (selector 0x0010) = 0x00cf92000000ffff: base 0x00000000 limit 0xffffffff: data, writable, 32-bit"), "{a}");
+    // Page tables written by hand, walked by `info tab` and by `x` on linear addresses.
+    let a = answer(&out, 12);
+    assert!(a.contains("page directory at 0x00001000"), "{a}");
+    assert!(
+        a.contains("0x00000000-0x00001fff -> 0x00007000-0x00008fff WS---"),
+        "{a}"
+    );
+    assert!(
+        a.contains("0x00002000-0x00002fff -> 0x00020000-0x00020fff WU---"),
+        "{a}"
+    );
+    assert!(
+        answer(&out, 13).contains("0x00001004: 0x12345678"),
+        "{}",
+        answer(&out, 13)
+    );
+    assert!(answer(&out, 14).contains("cr0: 0x80000011: PG cd nw am wp ne ET ts em mp PE"));
+    assert!(answer(&out, 15).contains("no LDT is loaded"));
     // End of input ends the session like `q`.
     let (status, _, _) = debug_session("s\n", &[]);
     assert_eq!(status, Some(0));
@@ -349,7 +406,7 @@ fn explained_trace_of_a_boot_sector() {
     assert_eq!(int["source"], "software");
     assert_eq!(int["via"], "ivt");
     assert_eq!(int["entry"], "0x184");
-    assert_eq!(int["handler"], "0000:7c4f");
+    assert_eq!(int["handler"], "0000:7c54");
     assert_eq!(int["return"], "0000:7c28");
     assert_eq!(int["ah"], "0xe");
     // Port output names the device.

@@ -14,10 +14,11 @@
 ;         OUT to port 0xE9           (`iob 0xe9`)
 ;         REP STOSB                  (`p` runs the whole REP)
 ;         XCHG BX, BX                (`magic on`)
+;         LGDT, as a protected-mode loader would   (`info gdt`)
 ;         CLI; HLT                   (the run ends: nothing can wake the CPU)
 
 bits 16
-cpu 8086
+cpu 386
 org 0x7C00
 
 COUNTER     equ 0x0500          ; the word the watchpoint example watches
@@ -48,6 +49,7 @@ start:
     mov word [COUNTER + 2], 0xBEEF
     mov si, bye
     call print
+    lgdt [gdt_ptr]
     cli
     hlt
     jmp $ - 1
@@ -69,6 +71,16 @@ int61:
 
 hello: db "Hello from the boot sector", 10, 0
 bye:   db "Boot sector done", 10, 0
+
+; A flat GDT: null, 4 GiB 32-bit code (selector 08h), 4 GiB data (10h).
+align 8
+gdt:
+    dq 0
+    dq 0x00CF9A000000FFFF
+    dq 0x00CF92000000FFFF
+gdt_ptr:
+    dw gdt_ptr - gdt - 1
+    dd gdt
 
     times 510 - ($ - $$) db 0
     dw 0xAA55
