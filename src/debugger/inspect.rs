@@ -192,8 +192,20 @@ pub fn disassemble(
     code32: bool,
     n: usize,
 ) -> Vec<String> {
+    disassemble_bytes(&code_bytes(pc, linear, n * 15), at, linear, code32, n)
+}
+
+/// Disassembles up to `n` instructions from `bytes`, which start at address `addr` (and at
+/// CS:EIP `at`, when known).
+pub fn disassemble_bytes(
+    bytes: &[u8],
+    at: Option<(u16, u32)>,
+    addr: u32,
+    code32: bool,
+    n: usize,
+) -> Vec<String> {
+    let linear = addr;
     let (cs, eip) = at.unwrap_or((0, linear));
-    let bytes = code_bytes(pc, linear, n * 15);
     let bitness = if code32 { 32 } else { 16 };
     let mut dec = Decoder::with_ip(bitness, &bytes, eip as u64, DecoderOptions::NONE);
     let mut fmt = NasmFormatter::new();
@@ -505,14 +517,17 @@ pub fn examine(
     linear: bool,
 ) -> io::Result<()> {
     if e.format == 'i' {
-        let lin = if linear {
-            addr
-        } else {
-            // Physical: disassemble as the current mode would.
-            addr
-        };
+        // Decoded as the current mode would.
         let code32 = Mode::of(pc).code32();
-        for l in disassemble(pc, None, lin, code32, e.count.max(1)) {
+        let n = e.count.clamp(1, 1000);
+        let bytes = if linear {
+            code_bytes(pc, addr, n * 15)
+        } else {
+            (0..n as u32 * 15)
+                .map_while(|k| pc.board.mem.read8(addr.wrapping_add(k)).ok())
+                .collect()
+        };
+        for l in disassemble_bytes(&bytes, None, addr, code32, n) {
             writeln!(out, "{l}")?;
         }
         return Ok(());
@@ -525,14 +540,25 @@ pub fn examine(
         }
     };
     if e.format == 's' {
-        let mut s = String::new();
-        for k in 0..e.count.clamp(1, 4096) as u32 {
-            match read(addr.wrapping_add(k), 1) {
-                Some(0) | None => break,
-                Some(b) => s.push(printable(b as u8)),
+        // N strings, each up to its NUL (or 4096 bytes).
+        let mut a = addr;
+        for _ in 0..e.count.clamp(1, 256) {
+            let start = a;
+            let mut s = String::new();
+            loop {
+                let b = read(a, 1);
+                a = a.wrapping_add(1);
+                match b {
+                    Some(0) | None => break,
+                    Some(b) => s.push(printable(b as u8)),
+                }
+                if s.len() >= 4096 {
+                    break;
+                }
             }
+            writeln!(out, "{start:#010x}: \"{s}\"")?;
         }
-        return writeln!(out, "{addr:#010x}: \"{s}\"");
+        return Ok(());
     }
     let per_line = (16 / e.unit as usize).max(1);
     for i in 0..e.count {
