@@ -207,7 +207,7 @@ pub fn disassemble_bytes(
     let linear = addr;
     let (cs, eip) = at.unwrap_or((0, linear));
     let bitness = if code32 { 32 } else { 16 };
-    let mut dec = Decoder::with_ip(bitness, &bytes, eip as u64, DecoderOptions::NONE);
+    let mut dec = Decoder::with_ip(bitness, bytes, eip as u64, DecoderOptions::NONE);
     let mut fmt = NasmFormatter::new();
     fmt.options_mut().set_hex_prefix("0x");
     fmt.options_mut().set_hex_suffix("");
