@@ -418,6 +418,8 @@ pub struct Debugger {
     /// The machine's own final stop (exit, shutdown, unsupported feature), once seen: the
     /// guest never runs past it, however often the user continues.
     ended: Option<Stop>,
+    /// Whether this run records each step's accesses and events ([`Debugger::wants_detail`]).
+    detailed: bool,
     /// Reused buffers.
     log: Vec<Access>,
 }
@@ -449,6 +451,7 @@ impl Debugger {
             skip_address_points: false,
             over: None,
             ended: None,
+            detailed: false,
             log: Vec::new(),
         }
     }
@@ -546,6 +549,7 @@ impl Debugger {
         if !self.needs_stepping() && self.steps_left == u64::MAX {
             return self.run_fast(pc, budget);
         }
+        self.detailed = self.wants_detail();
         for n in 0..budget {
             if n % POLL_STEPS == POLL_STEPS - 1 && self.interrupt.swap(false, Ordering::Relaxed) {
                 return Some(StopReason::Interrupted);
@@ -635,6 +639,9 @@ impl Debugger {
                 return Some(r);
             }
         }
+        if !self.detailed {
+            return self.light_step(pc);
+        }
         let watching = self.tracer.is_some() || self.trace;
         let before = RegSnapshot::of(pc);
         let mode = Mode::of(pc);
@@ -651,7 +658,7 @@ impl Debugger {
         pc.cpu.events.clear();
         let mut log = std::mem::take(&mut self.log);
         log.clear();
-        let stepped = pc.debug_step(&mut log);
+        let stepped = pc.debug_step(Some(&mut log));
         let events = std::mem::take(&mut pc.cpu.events);
         pc.cpu.record_events = false;
         let after = RegSnapshot::of(pc);
@@ -677,6 +684,30 @@ impl Debugger {
         if let Some(r) = reason {
             return Some(r);
         }
+        self.count_step(stepped)
+    }
+
+    /// A step when only address, count and magic breakpoints are set: nothing is recorded.
+    fn light_step(&mut self, pc: &mut Pc) -> Option<StopReason> {
+        let icount = pc.cpu.instructions;
+        let magic_here = self.magic && is_magic(pc, pc.cpu.pc_linear());
+        let stepped = pc.debug_step(None);
+        match stepped {
+            Stepped::Stopped(stop) => {
+                self.note_end(stop);
+                return Some(StopReason::Machine(stop));
+            }
+            Stepped::Reset => return Some(StopReason::TripleFault),
+            Stepped::Ran | Stepped::Waited => {}
+        }
+        if magic_here && stepped == Stepped::Ran && pc.cpu.instructions > icount {
+            return Some(StopReason::Magic);
+        }
+        self.count_step(stepped)
+    }
+
+    /// Counts a step of a [`Resume::Step`].
+    fn count_step(&mut self, stepped: Stepped) -> Option<StopReason> {
         if self.steps_left != u64::MAX && matches!(stepped, Stepped::Ran | Stepped::Reset) {
             self.steps_left -= 1;
             if self.steps_left == 0 {
@@ -684,6 +715,26 @@ impl Debugger {
             }
         }
         None
+    }
+
+    /// Whether any enabled point or switch needs the accesses, events and registers of each
+    /// step.
+    fn wants_detail(&self) -> bool {
+        self.trace
+            || self.show_int
+            || self.show_mode
+            || self.show_io
+            || self.tracer.is_some()
+            || self.points.iter().any(|p| {
+                p.enabled
+                    && matches!(
+                        p.kind,
+                        PointKind::Watch { .. }
+                            | PointKind::Io { .. }
+                            | PointKind::Int { .. }
+                            | PointKind::ModeSwitch
+                    )
+            })
     }
 
     /// Address and instruction-count points, looked at before an instruction runs.

@@ -138,20 +138,25 @@ impl Pc {
     /// run, then the CPU enters a pending interrupt or executes one instruction (see
     /// [`cpu::Cpu::step_once`]). Stepping a machine this way gives exactly the run
     /// [`Pc::run`] gives: the same instructions see the same device state at the same cycle.
-    pub fn debug_step(&mut self, log: &mut Vec<Access>) -> Stepped {
+    ///
+    /// With `log` `None` nothing is recorded (the CPU runs on the board itself).
+    pub fn debug_step(&mut self, log: Option<&mut Vec<Access>>) -> Stepped {
         let now = self.cpu.cycles;
         self.board.run_due_events(now);
         if let Some(stop) = self.handle_signals() {
             return Stepped::Stopped(stop);
         }
         let until = self.board.platform.next_deadline().0;
-        let exit = self.cpu.step_once(
-            &mut Observed {
-                board: &mut self.board,
-                log,
-            },
-            until,
-        );
+        let exit = match log {
+            Some(log) => self.cpu.step_once(
+                &mut Observed {
+                    board: &mut self.board,
+                    log,
+                },
+                until,
+            ),
+            None => self.cpu.step_once(&mut self.board, until),
+        };
         match exit {
             cpu::Exit::Budget | cpu::Exit::Attention => {
                 // Requests raised by this instruction (exit port, reset) act now, after due
