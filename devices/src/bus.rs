@@ -191,8 +191,48 @@ impl Signals {
     }
 }
 
+/// Guest physical memory as the DMA controller reaches it. The machine implements it over its
+/// RAM (writes to ROM and unmapped addresses are dropped, reads of them give all ones).
+pub trait GuestMemory {
+    /// Reads `buf.len()` bytes starting at physical `addr`.
+    fn read_phys(&mut self, addr: u32, buf: &mut [u8]);
+    /// Writes `data` starting at physical `addr`.
+    fn write_phys(&mut self, addr: u32, data: &[u8]);
+}
+
+/// How much of a DMA transfer happened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DmaTransfer {
+    /// Bytes moved.
+    pub bytes: usize,
+    /// The channel's count ran out (terminal count, TC).
+    pub terminal_count: bool,
+}
+
+/// The DMA side of the ISA bus as a device sees it: the 8237 decides the memory addresses
+/// (and whether the channel is ready at all).
+pub trait DmaChannelIo {
+    /// Device → memory on `channel` (a "write transfer" in 8237 terms): moves as much of
+    /// `data` as the channel's programming allows.
+    fn to_memory(&mut self, channel: u8, data: &[u8]) -> DmaTransfer;
+    /// Memory → device on `channel` (a "read transfer"): fills as much of `buf` as allowed.
+    fn from_memory(&mut self, channel: u8, buf: &mut [u8]) -> DmaTransfer;
+}
+
+/// No DMA at all: every transfer moves nothing (for devices without DMA, and tests).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoDma;
+
+impl DmaChannelIo for NoDma {
+    fn to_memory(&mut self, _channel: u8, _data: &[u8]) -> DmaTransfer {
+        DmaTransfer::default()
+    }
+    fn from_memory(&mut self, _channel: u8, _buf: &mut [u8]) -> DmaTransfer {
+        DmaTransfer::default()
+    }
+}
+
 /// What a device sees of the machine during an access or an event.
-#[derive(Debug)]
 pub struct IoCx<'a> {
     /// The current virtual time.
     pub now: Cycles,
@@ -202,6 +242,18 @@ pub struct IoCx<'a> {
     pub irq: &'a mut IrqLines,
     /// Requests to the machine.
     pub signals: &'a mut Signals,
+    /// DMA transfers to and from guest memory (through the 8237).
+    pub dma: &'a mut dyn DmaChannelIo,
+}
+
+impl fmt::Debug for IoCx<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IoCx")
+            .field("now", &self.now)
+            .field("irq", &self.irq)
+            .field("signals", &self.signals)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A device on the port bus.

@@ -351,6 +351,7 @@ mod tests {
         sched: Scheduler,
         irq: IrqLines,
         signals: Signals,
+        dma: crate::bus::NoDma,
     }
 
     impl Cx {
@@ -359,6 +360,7 @@ mod tests {
                 sched: Scheduler::new(),
                 irq: IrqLines::new(),
                 signals: Signals::default(),
+                dma: crate::bus::NoDma,
             }
         }
         fn cx(&mut self) -> IoCx<'_> {
@@ -367,6 +369,7 @@ mod tests {
                 sched: &mut self.sched,
                 irq: &mut self.irq,
                 signals: &mut self.signals,
+                dma: &mut self.dma,
             }
         }
     }

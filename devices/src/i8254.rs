@@ -968,6 +968,7 @@ mod tests {
                 sched: &mut self.sched,
                 irq: &mut self.irq,
                 signals: &mut self.signals,
+                dma: &mut crate::bus::NoDma,
             };
             self.pit.io_write(port, 1, u32::from(value), &mut cx);
         }
@@ -978,6 +979,7 @@ mod tests {
                 sched: &mut self.sched,
                 irq: &mut self.irq,
                 signals: &mut self.signals,
+                dma: &mut crate::bus::NoDma,
             };
             self.pit.io_read(port, 1, &mut cx) as u8
         }
@@ -995,6 +997,7 @@ mod tests {
                     sched: &mut self.sched,
                     irq: &mut self.irq,
                     signals: &mut self.signals,
+                    dma: &mut crate::bus::NoDma,
                 };
                 self.pit.on_event(kind, &mut cx);
                 seen.push((at.0, self.irq.is_high(PIT_IRQ)));
@@ -1114,6 +1117,7 @@ mod tests {
             sched: &mut r.sched,
             irq: &mut r.irq,
             signals: &mut r.signals,
+            dma: &mut crate::bus::NoDma,
         };
         r.pit.on_event(kind, &mut cx);
         assert_eq!(r.irq.take_rising(), 1 << PIT_IRQ);

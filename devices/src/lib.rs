@@ -44,7 +44,10 @@ pub mod time;
 
 mod once;
 
-pub use bus::{DevId, Device, IoCx, PortMap, PortOverlap, ResetKind, Signals};
+pub use bus::{
+    DevId, Device, DmaChannelIo, DmaTransfer, GuestMemory, IoCx, NoDma, PortMap, PortOverlap,
+    ResetKind, Signals,
+};
 pub use debugport::{BochsShutdown, DebugCon, DebugSink, ExitPort, PostCode};
 pub use i8254::Pit8254;
 pub use i8259::Pic8259;

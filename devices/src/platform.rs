@@ -37,7 +37,7 @@
 //! | 0x4D0–0x4D1    | 8259 ELCR             |
 //! | 0x8900         | Bochs shutdown        |
 
-use crate::bus::{DevId, Device, IoCx, PortMap, ResetKind, Signals};
+use crate::bus::{DevId, Device, IoCx, NoDma, PortMap, ResetKind, Signals};
 use crate::debugport::{all_ones, BochsShutdown, DebugCon, DebugSink, ExitPort, PostCode};
 use crate::i8254::Pit8254;
 use crate::i8259::Pic8259;
@@ -173,6 +173,7 @@ impl Platform {
                 sched: &mut self.sched,
                 irq: &mut self.irq,
                 signals: &mut self.signals,
+                dma: &mut NoDma,
             };
             match kind {
                 EventKind::Pit => self.pit.on_event(kind, &mut cx),
@@ -255,6 +256,7 @@ impl Platform {
             sched: &mut self.sched,
             irq: &mut self.irq,
             signals: &mut self.signals,
+            dma: &mut NoDma,
         };
         match id {
             DevId::Unclaimed => all_ones(size),
@@ -278,6 +280,7 @@ impl Platform {
             sched: &mut self.sched,
             irq: &mut self.irq,
             signals: &mut self.signals,
+            dma: &mut NoDma,
         };
         match id {
             DevId::Unclaimed => {}

@@ -97,6 +97,7 @@ mod tests {
             sched: &mut sched,
             irq: &mut irq,
             signals: &mut signals,
+            dma: &mut crate::bus::NoDma,
         };
         dev.io_write(SYSCTL_A_PORT, 1, u32::from(value), &mut cx);
         signals
