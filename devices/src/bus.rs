@@ -214,9 +214,9 @@ pub struct DmaTransfer {
 pub trait DmaChannelIo {
     /// Device → memory on `channel` (a "write transfer" in 8237 terms): moves as much of
     /// `data` as the channel's programming allows.
-    fn to_memory(&mut self, channel: u8, data: &[u8]) -> DmaTransfer;
+    fn write_memory(&mut self, channel: u8, data: &[u8]) -> DmaTransfer;
     /// Memory → device on `channel` (a "read transfer"): fills as much of `buf` as allowed.
-    fn from_memory(&mut self, channel: u8, buf: &mut [u8]) -> DmaTransfer;
+    fn read_memory(&mut self, channel: u8, buf: &mut [u8]) -> DmaTransfer;
 }
 
 /// No DMA at all: every transfer moves nothing (for devices without DMA, and tests).
@@ -224,10 +224,10 @@ pub trait DmaChannelIo {
 pub struct NoDma;
 
 impl DmaChannelIo for NoDma {
-    fn to_memory(&mut self, _channel: u8, _data: &[u8]) -> DmaTransfer {
+    fn write_memory(&mut self, _channel: u8, _data: &[u8]) -> DmaTransfer {
         DmaTransfer::default()
     }
-    fn from_memory(&mut self, _channel: u8, _buf: &mut [u8]) -> DmaTransfer {
+    fn read_memory(&mut self, _channel: u8, _buf: &mut [u8]) -> DmaTransfer {
         DmaTransfer::default()
     }
 }
