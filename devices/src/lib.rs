@@ -33,14 +33,22 @@
 //!   not emulated, and the datasheet it follows.
 #![deny(missing_docs)]
 
+pub mod ata;
 pub mod bus;
 pub mod debugport;
+pub mod disk;
+pub mod fdc;
+pub mod i8042;
+pub mod i8237;
 pub mod i8254;
 pub mod i8259;
 pub mod irq;
+pub mod mc146818;
 pub mod platform;
 pub mod sysctl;
 pub mod time;
+pub mod uart16550;
+pub mod vga;
 
 mod once;
 

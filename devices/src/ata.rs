@@ -1,0 +1,1 @@
+//! ATA/IDE controller channel with hard disks.

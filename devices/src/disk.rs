@@ -1,0 +1,1 @@
+//! Disk images: raw files, read-only and throw-away overlays.

@@ -1,0 +1,1 @@
+//! 82077AA floppy disk controller.

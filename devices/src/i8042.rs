@@ -1,0 +1,1 @@
+//! 8042 keyboard controller, PS/2 keyboard and mouse.

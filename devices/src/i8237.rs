@@ -1,0 +1,1 @@
+//! 8237A DMA controller pair with page registers.

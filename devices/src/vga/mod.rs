@@ -1,0 +1,1 @@
+//! VGA: sequencer, CRTC, graphics and attribute controllers, DAC, video memory.
