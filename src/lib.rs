@@ -31,6 +31,7 @@
 
 pub mod cpu;
 pub mod debugger;
+pub mod frontend;
 pub mod machine;
 pub mod mem;
 pub mod suite;

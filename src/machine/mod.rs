@@ -7,6 +7,7 @@
 //! back (budget used, I/O done, HLT), due device events run, requests from devices (exit,
 //! shutdown, reset, A20) are acted on, and a halted CPU skips ahead to the next event.
 
+pub mod config;
 mod observe;
 
 pub use observe::{Access, AccessKind, Stepped};

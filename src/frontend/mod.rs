@@ -1,0 +1,3 @@
+//! Front ends: what the user sees and types — screen output, scripted input.
+
+pub mod script;
