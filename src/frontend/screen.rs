@@ -77,7 +77,7 @@ impl TerminalScreen {
     /// Leaves the terminal usable: cursor shown, below the screen.
     pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         if self.started {
-            write!(out, "\x1b[?25h\x1b[{};1H\n", self.last.len() + 1)?;
+            writeln!(out, "\x1b[?25h\x1b[{};1H", self.last.len() + 1)?;
             out.flush()?;
         }
         Ok(())
