@@ -386,6 +386,22 @@ impl Memory {
     }
 }
 
+/// DMA reaches RAM and ROM the way the CPU does (writes to ROM are dropped); MMIO windows
+/// are not DMA targets on this board (reads give all ones, writes are dropped).
+impl glassbox_devices::GuestMemory for Memory {
+    fn read_phys(&mut self, addr: u32, buf: &mut [u8]) {
+        for (k, b) in buf.iter_mut().enumerate() {
+            *b = self.read8(addr.wrapping_add(k as u32)).unwrap_or(0xFF);
+        }
+    }
+
+    fn write_phys(&mut self, addr: u32, data: &[u8]) {
+        for (k, &b) in data.iter().enumerate() {
+            let _ = self.write(addr.wrapping_add(k as u32), 1, b as u32);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
