@@ -278,7 +278,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     let code = match stop {
         Stop::Exit(v) => ((v << 1) | 1) as u8,
-        Stop::Shutdown => 0,
+        Stop::Shutdown | Stop::Slice => 0,
         Stop::Halted => {
             eprintln!(
                 "glassbox: the CPU halted with nothing left to wake it (at {:#x})",

@@ -242,6 +242,7 @@ impl fmt::Display for StopReason {
             StopReason::Machine(Stop::InstructionLimit) | StopReason::Limit => {
                 write!(f, "instruction limit reached")
             }
+            StopReason::Machine(Stop::Slice) => write!(f, "paused"),
             StopReason::Machine(Stop::Unsupported(what)) => {
                 write!(f, "the guest used {what}, which is not emulated yet")
             }

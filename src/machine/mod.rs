@@ -176,6 +176,8 @@ pub enum Stop {
     Shutdown,
     /// The instruction limit was reached.
     InstructionLimit,
+    /// The slice of virtual time given to [`Pc::run_until`] is over (the machine goes on).
+    Slice,
     /// The CPU halted with nothing left that could wake it (interrupts off or no timer).
     Halted,
     /// The guest used something not emulated yet.
@@ -356,7 +358,8 @@ impl Pc {
 
     /// The CPU is halted: virtual time skips to the next device event, or the run stops when
     /// nothing can wake the CPU.
-    fn wait_halted(&mut self) -> Option<Stop> {
+    /// Time never skips past `end` (the end of the caller's slice, where input may arrive).
+    fn wait_halted(&mut self, end: u64) -> Option<Stop> {
         if let Some(stop) = self.handle_signals() {
             return Some(stop);
         }
@@ -365,6 +368,7 @@ impl Pc {
         if !wakeable && !self.board.intr {
             return Some(Stop::Halted);
         }
+        let next = next.min(end);
         if next != u64::MAX {
             self.cpu.cycles = self.cpu.cycles.max(next);
         }
@@ -382,21 +386,31 @@ impl Pc {
 
     /// Runs until the guest exits, shuts down, halts for good, or a limit is reached.
     pub fn run(&mut self, limits: RunLimits) -> Stop {
+        self.run_until(u64::MAX, limits)
+    }
+
+    /// Runs like [`Pc::run`] until the cycle counter reaches `cycle` at the latest
+    /// ([`Stop::Slice`]): front ends run the machine in slices of virtual time and look at
+    /// the screen and their input between slices. Slicing never changes what the guest does.
+    pub fn run_until(&mut self, cycle: u64, limits: RunLimits) -> Stop {
         let started = Instant::now();
-        let stop = self.run_inner(limits);
+        let stop = self.run_inner(cycle, limits);
         self.wall += started.elapsed();
         self.flush();
         stop
     }
 
-    fn run_inner(&mut self, limits: RunLimits) -> Stop {
+    fn run_inner(&mut self, end: u64, limits: RunLimits) -> Stop {
         loop {
             let now = self.cpu.cycles;
             self.board.run_due_events(now);
             if let Some(stop) = self.handle_signals() {
                 return stop;
             }
-            let mut until = self.board.platform.next_deadline().0;
+            if now >= end {
+                return Stop::Slice;
+            }
+            let mut until = self.board.platform.next_deadline().0.min(end);
             if let Some(max) = limits.max_instructions {
                 let done = self.cpu.instructions;
                 if done >= max {
@@ -408,7 +422,7 @@ impl Pc {
             match self.cpu.run(&mut self.board, until) {
                 cpu::Exit::Budget | cpu::Exit::Attention => {}
                 cpu::Exit::Halted => {
-                    if let Some(stop) = self.wait_halted() {
+                    if let Some(stop) = self.wait_halted(end) {
                         return stop;
                     }
                 }

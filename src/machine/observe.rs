@@ -170,7 +170,7 @@ impl Pc {
                     None => Stepped::Ran,
                 }
             }
-            cpu::Exit::Halted => match self.wait_halted() {
+            cpu::Exit::Halted => match self.wait_halted(u64::MAX) {
                 Some(stop) => Stepped::Stopped(stop),
                 None => Stepped::Waited,
             },
