@@ -45,6 +45,7 @@ pub mod i8259;
 pub mod irq;
 pub mod mc146818;
 pub mod platform;
+pub mod speaker;
 pub mod sysctl;
 pub mod time;
 pub mod uart16550;
