@@ -371,3 +371,29 @@ fn random_code_never_crashes_the_emulator() {
         }
     }
 }
+
+#[path = "support/fatdisk.rs"]
+mod fatdisk;
+
+#[test]
+fn fat16_disk_images_are_readable() {
+    use std::io::Read;
+    let img = fatdisk::fat16_disk(16, &[("HELLO.TXT", b"Hello, disk!\r\n")]);
+    assert_eq!(img.len(), 16 << 20);
+    assert_eq!(&img[510..512], &[0x55, 0xAA]);
+    assert_eq!(img[0x1BE], 0x80, "active partition");
+    assert_eq!(img[0x1BE + 4], 0x04, "FAT16 under 32 MiB");
+    let mut copy = img.clone();
+    let part = &mut copy[63 * 512..];
+    let volume =
+        fatfs::FileSystem::new(std::io::Cursor::new(part), fatfs::FsOptions::new()).unwrap();
+    assert_eq!(volume.fat_type(), fatfs::FatType::Fat16);
+    let mut s = String::new();
+    volume
+        .root_dir()
+        .open_file("HELLO.TXT")
+        .unwrap()
+        .read_to_string(&mut s)
+        .unwrap();
+    assert_eq!(s, "Hello, disk!\r\n");
+}
