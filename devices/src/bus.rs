@@ -41,6 +41,8 @@ pub enum DevId {
     Pic,
     /// The 8254 timer (0x40–0x43) and system control port B (0x61).
     Pit,
+    /// The VGA adapter (0x3B4–0x3BA, 0x3C0–0x3DA).
+    Vga,
 }
 
 impl DevId {
@@ -55,6 +57,7 @@ impl DevId {
             DevId::SysCtlA => "sysctl",
             DevId::Pic => "pic",
             DevId::Pit => "pit",
+            DevId::Vga => "vga",
         }
     }
 

@@ -36,6 +36,7 @@
 //! | 0xF4           | exit port             |
 //! | 0x4D0–0x4D1    | 8259 ELCR             |
 //! | 0x8900         | Bochs shutdown        |
+//! | 0x3B4–0x3BA, 0x3C0–0x3DA | VGA (its memory window 0xA0000–0xBFFFF is reached through [`Platform::vga`]) |
 
 use crate::bus::{DevId, Device, IoCx, NoDma, PortMap, ResetKind, Signals};
 use crate::debugport::{all_ones, BochsShutdown, DebugCon, DebugSink, ExitPort, PostCode};
@@ -44,6 +45,7 @@ use crate::i8259::Pic8259;
 use crate::irq::IrqLines;
 use crate::sysctl::SysCtlA;
 use crate::time::{Cycles, EventKind, Scheduler};
+use crate::vga::Vga;
 
 /// How the platform is built.
 #[derive(Debug)]
@@ -67,11 +69,16 @@ const WIRING: &[(u16, u16, DevId)] = &[
     (0xE9, 0xE9, DevId::DebugCon),
     (0xF4, 0xF4, DevId::ExitPort),
     (0x8900, 0x8900, DevId::BochsShutdown),
+    (0x3B4, 0x3B5, DevId::Vga),
+    (0x3BA, 0x3BA, DevId::Vga),
+    (0x3C0, 0x3CF, DevId::Vga),
+    (0x3D4, 0x3D5, DevId::Vga),
+    (0x3DA, 0x3DA, DevId::Vga),
 ];
 
 /// Names accepted by [`Platform::device`].
 const DEVICE_NAMES: &[&str] = &[
-    "pic", "pit", "sysctl", "post", "debugcon", "exit", "shutdown",
+    "pic", "pit", "vga", "sysctl", "post", "debugcon", "exit", "shutdown",
 ];
 
 /// One bit per port: unclaimed ports already reported.
@@ -101,6 +108,8 @@ pub struct Platform {
     pub pic: Pic8259,
     /// The 8254 timer and port 0x61.
     pub pit: Pit8254,
+    /// The VGA adapter.
+    pub vga: Vga,
     unclaimed_seen: Box<[u64; SEEN_WORDS]>,
 }
 
@@ -125,6 +134,7 @@ impl Platform {
             sysctl: SysCtlA::new(),
             pic: Pic8259::new(),
             pit: Pit8254::new(cfg.cycles_per_second),
+            vga: Vga::new(cfg.cycles_per_second),
             unclaimed_seen: Box::new([0; SEEN_WORDS]),
         }
     }
@@ -213,6 +223,7 @@ impl Platform {
         self.sysctl.reset(kind);
         self.pic.reset(kind);
         self.pit.reset(kind);
+        self.vga.reset(kind);
         for k in EventKind::ALL.into_iter().filter(|k| !k.is_custom()) {
             self.sched.cancel(k);
         }
@@ -227,6 +238,7 @@ impl Platform {
         Some(match name {
             "pic" => &self.pic,
             "pit" => &self.pit,
+            "vga" => &self.vga,
             "sysctl" => &self.sysctl,
             "post" => &self.post,
             "debugcon" => &self.debugcon,
@@ -267,6 +279,7 @@ impl Platform {
             DevId::SysCtlA => self.sysctl.io_read(port, size, &mut cx),
             DevId::Pic => self.pic.io_read(port, size, &mut cx),
             DevId::Pit => self.pit.io_read(port, size, &mut cx),
+            DevId::Vga => self.vga.io_read(port, size, &mut cx),
         }
     }
 
@@ -291,6 +304,7 @@ impl Platform {
             DevId::SysCtlA => self.sysctl.io_write(port, size, value, &mut cx),
             DevId::Pic => self.pic.io_write(port, size, value, &mut cx),
             DevId::Pit => self.pit.io_write(port, size, value, &mut cx),
+            DevId::Vga => self.vga.io_write(port, size, value, &mut cx),
         }
     }
 

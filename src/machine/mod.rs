@@ -52,6 +52,10 @@ pub trait MmioHandler {
     fn write(&mut self, offset: u32, size: u8, value: u32);
 }
 
+/// MMIO window 0 is the VGA memory (0xA0000–0xBFFFF), served by the platform's adapter;
+/// windows added with [`Pc::add_mmio`] follow it.
+const VGA_WINDOW: usize = 0;
+
 /// Memory and devices: what the CPU sees through [`Bus`].
 pub struct Board {
     /// Physical memory.
@@ -81,7 +85,13 @@ impl Board {
 
     #[cold]
     fn mmio_read(&mut self, m: Mmio, size: u8) -> u32 {
-        match self.mmio.get_mut(m.region) {
+        if m.region == VGA_WINDOW {
+            let vga = &mut self.platform.vga;
+            return (0..size as u32).fold(0, |v, k| {
+                v | (vga.mem_read(0xA0000 + m.offset + k) as u32) << (8 * k)
+            });
+        }
+        match self.mmio.get_mut(m.region - 1) {
             Some(h) => h.read(m.offset, size),
             None => u32::MAX,
         }
@@ -89,7 +99,15 @@ impl Board {
 
     #[cold]
     fn mmio_write(&mut self, m: Mmio, size: u8, v: u32) {
-        if let Some(h) = self.mmio.get_mut(m.region) {
+        if m.region == VGA_WINDOW {
+            for k in 0..size as u32 {
+                self.platform
+                    .vga
+                    .mem_write(0xA0000 + m.offset + k, (v >> (8 * k)) as u8);
+            }
+            return;
+        }
+        if let Some(h) = self.mmio.get_mut(m.region - 1) {
             h.write(m.offset, size, v);
         }
     }
@@ -239,7 +257,9 @@ impl Pc {
     /// Builds a powered-on machine (no firmware loaded yet).
     pub fn new(cfg: MachineConfig) -> Result<Pc, MachineError> {
         let clock_hz = cfg.clock_hz.unwrap_or_else(|| cfg.cpu.default_clock_hz());
-        let mem = Memory::new(cfg.memory)?;
+        let mut mem = Memory::new(cfg.memory)?;
+        let vga = mem.add_mmio(0xA0000, 0x20000)?;
+        debug_assert_eq!(vga, VGA_WINDOW);
         let platform = Platform::new(PlatformConfig {
             debugcon: cfg.debugcon,
             cycles_per_second: clock_hz,
@@ -289,7 +309,7 @@ impl Pc {
         handler: Box<dyn MmioHandler>,
     ) -> Result<(), MachineError> {
         let idx = self.board.mem.add_mmio(start, len)?;
-        debug_assert_eq!(idx, self.board.mmio.len());
+        debug_assert_eq!(idx, self.board.mmio.len() + 1);
         self.board.mmio.push(handler);
         Ok(())
     }
@@ -312,6 +332,19 @@ impl Pc {
     /// What the guest wrote to the 0xE9 console (when its sink is `Buffer`).
     pub fn debug_output(&self) -> &[u8] {
         self.board.platform.debugcon.output()
+    }
+
+    /// The VGA text screen, when the adapter is in a text mode.
+    pub fn text_screen(&self) -> Option<glassbox_devices::vga::TextScreen> {
+        self.board.platform.vga.text_screen()
+    }
+
+    /// Renders the VGA picture into `frame` (0x00RRGGBB); returns its width and height.
+    /// Blinking text and the cursor follow the virtual clock (about 1.9 Hz).
+    pub fn render(&self, frame: &mut Vec<u32>) -> (usize, usize) {
+        let blink_period = (self.clock_hz / 2).max(1) * 16 / 30;
+        let blink_on = (self.cpu.cycles / blink_period).is_multiple_of(2);
+        self.board.platform.vga.render(frame, blink_on)
     }
 
     /// Flushes buffered device output (the debug console).
