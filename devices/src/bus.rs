@@ -43,6 +43,8 @@ pub enum DevId {
     Pit,
     /// The VGA adapter (0x3B4–0x3BA, 0x3C0–0x3DA).
     Vga,
+    /// The 8042 keyboard controller (0x60, 0x64).
+    Kbc,
 }
 
 impl DevId {
@@ -58,6 +60,7 @@ impl DevId {
             DevId::Pic => "pic",
             DevId::Pit => "pit",
             DevId::Vga => "vga",
+            DevId::Kbc => "kbc",
         }
     }
 

@@ -27,6 +27,7 @@
 //! | ports          | device                |
 //! |----------------|-----------------------|
 //! | 0x20–0x21      | 8259 master           |
+//! | 0x60, 0x64     | 8042 keyboard controller (IRQ 1, 12) |
 //! | 0x40–0x43      | 8254 timer            |
 //! | 0x61           | port B (timer bits)   |
 //! | 0x80           | POST codes            |
@@ -40,6 +41,7 @@
 
 use crate::bus::{DevId, Device, IoCx, NoDma, PortMap, ResetKind, Signals};
 use crate::debugport::{all_ones, BochsShutdown, DebugCon, DebugSink, ExitPort, PostCode};
+use crate::i8042::{Kbc8042, Key};
 use crate::i8254::Pit8254;
 use crate::i8259::Pic8259;
 use crate::irq::IrqLines;
@@ -63,6 +65,8 @@ const WIRING: &[(u16, u16, DevId)] = &[
     (0xA0, 0xA1, DevId::Pic),
     (0x4D0, 0x4D1, DevId::Pic),
     (0x40, 0x43, DevId::Pit),
+    (0x60, 0x60, DevId::Kbc),
+    (0x64, 0x64, DevId::Kbc),
     (0x61, 0x61, DevId::Pit),
     (0x80, 0x80, DevId::PostCode),
     (0x92, 0x92, DevId::SysCtlA),
@@ -78,7 +82,7 @@ const WIRING: &[(u16, u16, DevId)] = &[
 
 /// Names accepted by [`Platform::device`].
 const DEVICE_NAMES: &[&str] = &[
-    "pic", "pit", "vga", "sysctl", "post", "debugcon", "exit", "shutdown",
+    "pic", "pit", "kbc", "vga", "sysctl", "post", "debugcon", "exit", "shutdown",
 ];
 
 /// One bit per port: unclaimed ports already reported.
@@ -110,6 +114,8 @@ pub struct Platform {
     pub pit: Pit8254,
     /// The VGA adapter.
     pub vga: Vga,
+    /// The 8042 keyboard controller with its keyboard and mouse.
+    pub kbc: Kbc8042,
     unclaimed_seen: Box<[u64; SEEN_WORDS]>,
 }
 
@@ -135,6 +141,7 @@ impl Platform {
             pic: Pic8259::new(),
             pit: Pit8254::new(cfg.cycles_per_second),
             vga: Vga::new(cfg.cycles_per_second),
+            kbc: Kbc8042::new(cfg.cycles_per_second),
             unclaimed_seen: Box::new([0; SEEN_WORDS]),
         }
     }
@@ -187,9 +194,37 @@ impl Platform {
             };
             match kind {
                 EventKind::Pit => self.pit.on_event(kind, &mut cx),
+                EventKind::Kbc => self.kbc.on_event(kind, &mut cx),
                 other => log::warn!("event {other:?} has no device on this platform; dropped"),
             }
         }
+        self.pic.sync_inputs(&mut self.irq);
+    }
+
+    /// A key of the host (or of a script) went down or up at `now`.
+    pub fn key_event(&mut self, key: Key, pressed: bool, now: Cycles) {
+        let mut cx = IoCx {
+            now,
+            sched: &mut self.sched,
+            irq: &mut self.irq,
+            signals: &mut self.signals,
+            dma: &mut NoDma,
+        };
+        self.kbc.key_event(key, pressed, &mut cx);
+        self.pic.sync_inputs(&mut self.irq);
+    }
+
+    /// The host's mouse moved by (`dx`, `dy`) (right and down positive) with `buttons`
+    /// (bit 0 left, 1 right, 2 middle) held.
+    pub fn mouse_event(&mut self, dx: i32, dy: i32, buttons: u8, now: Cycles) {
+        let mut cx = IoCx {
+            now,
+            sched: &mut self.sched,
+            irq: &mut self.irq,
+            signals: &mut self.signals,
+            dma: &mut NoDma,
+        };
+        self.kbc.mouse_event(dx, dy, buttons, &mut cx);
         self.pic.sync_inputs(&mut self.irq);
     }
 
@@ -224,6 +259,7 @@ impl Platform {
         self.pic.reset(kind);
         self.pit.reset(kind);
         self.vga.reset(kind);
+        self.kbc.reset(kind);
         for k in EventKind::ALL.into_iter().filter(|k| !k.is_custom()) {
             self.sched.cancel(k);
         }
@@ -239,6 +275,7 @@ impl Platform {
             "pic" => &self.pic,
             "pit" => &self.pit,
             "vga" => &self.vga,
+            "kbc" => &self.kbc,
             "sysctl" => &self.sysctl,
             "post" => &self.post,
             "debugcon" => &self.debugcon,
@@ -280,6 +317,7 @@ impl Platform {
             DevId::Pic => self.pic.io_read(port, size, &mut cx),
             DevId::Pit => self.pit.io_read(port, size, &mut cx),
             DevId::Vga => self.vga.io_read(port, size, &mut cx),
+            DevId::Kbc => self.kbc.io_read(port, size, &mut cx),
         }
     }
 
@@ -305,6 +343,7 @@ impl Platform {
             DevId::Pic => self.pic.io_write(port, size, value, &mut cx),
             DevId::Pit => self.pit.io_write(port, size, value, &mut cx),
             DevId::Vga => self.vga.io_write(port, size, value, &mut cx),
+            DevId::Kbc => self.kbc.io_write(port, size, value, &mut cx),
         }
     }
 

@@ -347,6 +347,20 @@ impl Pc {
         self.board.platform.vga.render(frame, blink_on)
     }
 
+    /// A key went down (`pressed`) or up now.
+    pub fn key_event(&mut self, key: glassbox_devices::i8042::Key, pressed: bool) {
+        self.board
+            .platform
+            .key_event(key, pressed, Cycles(self.cpu.cycles));
+        self.board.after_device_activity();
+    }
+
+    /// Whether the keyboard has delivered every byte it was given (scripted typing waits
+    /// for this before the next key).
+    pub fn keyboard_idle(&self) -> bool {
+        self.board.platform.kbc.input_idle()
+    }
+
     /// Flushes buffered device output (the debug console).
     pub fn flush(&mut self) {
         self.board.platform.flush();

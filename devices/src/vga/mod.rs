@@ -28,9 +28,9 @@
 //! The CRTC and input status ports of the addressing not selected by misc
 //! output bit 0 read as 0xFF and ignore writes. All ports are byte-wide.
 //! Video memory is reached through [`Vga::mem_read`] and [`Vga::mem_write`]
-//! for physical addresses 0xA0000–0xBFFFF; see [`memory`](self) for the
-//! data paths. The adapter answers memory cycles only while misc output bit 1
-//! (RAM enable) and 0x3C3 bit 0 (VGA enable) are set.
+//! for physical addresses 0xA0000–0xBFFFF (the data paths are described in
+//! the `memory` submodule). The adapter answers memory cycles only while
+//! misc output bit 1 (RAM enable) and 0x3C3 bit 0 (VGA enable) are set.
 //!
 //! Register behaviour follows IBM's VGA technical reference (PS/2 hardware
 //! interface technical reference, "Video Subsystem"), with bit names as
@@ -218,7 +218,7 @@ impl Vga {
         ac[..AC_PALETTE_COUNT].copy_from_slice(&DEFAULT_PALETTE);
         Vga {
             misc: 0,
-            vga_enable: VGA_ENABLE, // a motherboard VGA answers from power-on
+            vga_enable: VGA_ENABLE, // a motherboard VGA answers from power-on, as PCs and other emulators have it
             feature: 0,
             seq_index: 0,
             seq: [0; SEQ_COUNT],
@@ -669,3 +669,6 @@ impl Device for Vga {
         writeln!(out)
     }
 }
+
+#[cfg(test)]
+mod tests;
