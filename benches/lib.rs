@@ -52,6 +52,7 @@ pub fn machine(image: &[u8]) -> Pc {
         memory: 16 << 20,
         clock_hz: None,
         debugcon: DebugSink::None,
+        ..Default::default()
     })
     .expect("16 MiB machine");
     pc.load_bios(image).expect("workload image maps as a BIOS");

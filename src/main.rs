@@ -212,6 +212,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         memory,
         clock_hz: None,
         debugcon,
+        ..Default::default()
     })
     .with_context(|| format!("--memory {}", args.memory))?;
     if let Some(image) = &bios {

@@ -467,6 +467,7 @@ fn same_run_with_debugger(rom: &str, model: CpuModel) {
             memory: 16 << 20,
             clock_hz: None,
             debugcon: DebugSink::Buffer,
+            ..Default::default()
         })
         .unwrap();
         pc.load_bios(&image).unwrap();
@@ -530,6 +531,7 @@ fn machine_with(code: &[u8]) -> Pc {
         memory: 1 << 20,
         clock_hz: None,
         debugcon: DebugSink::Buffer,
+        ..Default::default()
     })
     .unwrap();
     pc.load_image(0x7C00, code).unwrap();

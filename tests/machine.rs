@@ -19,6 +19,7 @@ fn machine(cpu: CpuModel) -> Pc {
         memory: 16 << 20,
         clock_hz: None,
         debugcon: DebugSink::Buffer,
+        ..Default::default()
     })
     .expect("machine")
 }
@@ -203,7 +204,7 @@ fn a20_gate_through_port_92() {
 #[test]
 fn unclaimed_ports_read_all_ones_and_the_8086_wraps_at_one_megabyte() {
     let code = asm16(0x7C00, |a| {
-        a.mov(dx, 0x3F0)?;
+        a.mov(dx, 0x3FF0)?;
         a.in_(al, dx)?;
         a.mov(bl, al)?;
         a.mov(ax, 0xFFFF)?;

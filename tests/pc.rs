@@ -13,6 +13,7 @@ fn rom_machine(rom: &str, model: CpuModel) -> Pc {
         memory: 1 << 20,
         clock_hz: None,
         debugcon: DebugSink::Buffer,
+        ..Default::default()
     })
     .unwrap();
     pc.load_bios(&image).unwrap();

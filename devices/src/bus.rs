@@ -45,6 +45,24 @@ pub enum DevId {
     Vga,
     /// The 8042 keyboard controller (0x60, 0x64).
     Kbc,
+    /// The MC146818 real-time clock and CMOS RAM (0x70, 0x71).
+    Rtc,
+    /// The 8237 DMA pair and page registers (0x00–0x0F, 0xC0–0xDF, 0x81–0x8F).
+    Dma,
+    /// The 82077AA floppy controller (0x3F0–0x3F5, 0x3F7).
+    Fdc,
+    /// COM1, 16550A at 0x3F8.
+    Com1,
+    /// COM2, 16550A at 0x2F8.
+    Com2,
+    /// COM3, 16550A at 0x3E8.
+    Com3,
+    /// COM4, 16550A at 0x2E8.
+    Com4,
+    /// The primary ATA channel (0x1F0–0x1F7, 0x3F6; IRQ 14).
+    Ata0,
+    /// The secondary ATA channel (0x170–0x177, 0x376; IRQ 15).
+    Ata1,
 }
 
 impl DevId {
@@ -61,6 +79,15 @@ impl DevId {
             DevId::Pit => "pit",
             DevId::Vga => "vga",
             DevId::Kbc => "kbc",
+            DevId::Rtc => "rtc",
+            DevId::Dma => "dma",
+            DevId::Fdc => "fdc",
+            DevId::Com1 => "com1",
+            DevId::Com2 => "com2",
+            DevId::Com3 => "com3",
+            DevId::Com4 => "com4",
+            DevId::Ata0 => "ata0",
+            DevId::Ata1 => "ata1",
         }
     }
 
@@ -223,6 +250,17 @@ pub trait DmaChannelIo {
     fn write_memory(&mut self, channel: u8, data: &[u8]) -> DmaTransfer;
     /// Memory → device on `channel` (a "read transfer"): fills as much of `buf` as allowed.
     fn read_memory(&mut self, channel: u8, buf: &mut [u8]) -> DmaTransfer;
+}
+
+/// No guest memory at all: reads give all ones, writes vanish (tests of devices).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoMemory;
+
+impl GuestMemory for NoMemory {
+    fn read_phys(&mut self, _addr: u32, buf: &mut [u8]) {
+        buf.fill(0xFF);
+    }
+    fn write_phys(&mut self, _addr: u32, _data: &[u8]) {}
 }
 
 /// No DMA at all: every transfer moves nothing (for devices without DMA, and tests).

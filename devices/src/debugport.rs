@@ -61,7 +61,12 @@ pub struct DebugCon {
     line: Vec<u8>,
     /// A write error was already reported.
     failed: bool,
+    /// The most recent bytes, whatever the sink (scripts wait for text in them).
+    tail: Vec<u8>,
 }
+
+/// Bytes [`DebugCon::tail`] keeps (at least half of it after trimming).
+const TAIL_LIMIT: usize = 8192;
 
 impl DebugCon {
     /// A console writing to `sink`.
@@ -71,7 +76,13 @@ impl DebugCon {
             captured: Vec::new(),
             line: Vec::new(),
             failed: false,
+            tail: Vec::new(),
         }
+    }
+
+    /// The most recent output (the last 4–8 KiB), whatever the sink.
+    pub fn tail(&self) -> &[u8] {
+        &self.tail
     }
 
     /// Everything the guest wrote so far, with a [`DebugSink::Buffer`] sink
@@ -96,6 +107,10 @@ impl DebugCon {
     }
 
     fn put(&mut self, byte: u8) {
+        if self.tail.len() >= TAIL_LIMIT {
+            self.tail.drain(..TAIL_LIMIT / 2);
+        }
+        self.tail.push(byte);
         let result = match &mut self.sink {
             DebugSink::None => Ok(()),
             DebugSink::Buffer => {

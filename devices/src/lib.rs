@@ -54,8 +54,8 @@ pub mod vga;
 mod once;
 
 pub use bus::{
-    DevId, Device, DmaChannelIo, DmaTransfer, GuestMemory, IoCx, NoDma, PortMap, PortOverlap,
-    ResetKind, Signals,
+    DevId, Device, DmaChannelIo, DmaTransfer, GuestMemory, IoCx, NoDma, NoMemory, PortMap,
+    PortOverlap, ResetKind, Signals,
 };
 pub use debugport::{BochsShutdown, DebugCon, DebugSink, ExitPort, PostCode};
 pub use i8254::Pit8254;

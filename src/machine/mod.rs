@@ -31,7 +31,15 @@ pub struct MachineConfig {
     pub clock_hz: Option<u64>,
     /// Where port 0xE9 output goes.
     pub debugcon: DebugSink,
+    /// Where COM1's output goes.
+    pub serial: DebugSink,
+    /// The real-time clock's time at power-on, in Unix seconds (by default
+    /// 2000-01-01 00:00:00, so every run is the same run).
+    pub rtc_start: u64,
 }
+
+/// 2000-01-01 00:00:00 UTC in Unix seconds: the RTC's default power-on time.
+pub const DEFAULT_RTC_START: u64 = 946_684_800;
 
 impl Default for MachineConfig {
     fn default() -> Self {
@@ -40,6 +48,8 @@ impl Default for MachineConfig {
             memory: 16 << 20,
             clock_hz: None,
             debugcon: DebugSink::None,
+            serial: DebugSink::None,
+            rtc_start: DEFAULT_RTC_START,
         }
     }
 }
@@ -73,7 +83,7 @@ pub struct Board {
 impl Board {
     /// Runs due device events and refreshes the cached interrupt line.
     fn run_due_events(&mut self, now: u64) {
-        self.platform.run_due_events(Cycles(now));
+        self.platform.run_due_events(Cycles(now), &mut self.mem);
         self.after_device_activity();
     }
 
@@ -166,12 +176,15 @@ impl Bus for Board {
         self.mem.mark_code(addr, len);
     }
     fn io_read(&mut self, port: u16, size: u8, now: u64) -> u32 {
-        let v = self.platform.io_read(port, size, Cycles(now));
+        let v = self
+            .platform
+            .io_read(port, size, Cycles(now), &mut self.mem);
         self.after_device_activity();
         v
     }
     fn io_write(&mut self, port: u16, size: u8, value: u32, now: u64) {
-        self.platform.io_write(port, size, value, Cycles(now));
+        self.platform
+            .io_write(port, size, value, Cycles(now), &mut self.mem);
         self.after_device_activity();
     }
     #[inline(always)]
@@ -263,6 +276,8 @@ impl Pc {
         let platform = Platform::new(PlatformConfig {
             debugcon: cfg.debugcon,
             cycles_per_second: clock_hz,
+            serial: cfg.serial,
+            rtc_start: cfg.rtc_start,
         });
         let mut pc = Pc {
             cpu: Cpu::new(cfg.cpu),
@@ -359,6 +374,19 @@ impl Pc {
     /// for this before the next key).
     pub fn keyboard_idle(&self) -> bool {
         self.board.platform.kbc.input_idle()
+    }
+
+    /// Whether `text` is in the recent output of COM1 or of the 0xE9 console.
+    pub fn serial_output_contains(&self, text: &str) -> bool {
+        let p = &self.board.platform;
+        [p.com[0].tail(), p.debugcon.tail()]
+            .iter()
+            .any(|t| String::from_utf8_lossy(t).contains(text))
+    }
+
+    /// What COM1 transmitted, when its sink is a buffer.
+    pub fn serial_output(&self) -> &[u8] {
+        self.board.platform.com[0].output()
     }
 
     /// Flushes buffered device output (the debug console).
