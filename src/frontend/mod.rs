@@ -10,6 +10,7 @@
 
 pub mod screen;
 pub mod script;
+pub mod window;
 
 use crate::machine::config::DisplayKind;
 use crate::machine::{Pc, RunLimits, Stop};
@@ -117,6 +118,10 @@ pub fn run(pc: &mut Pc, opts: Options) -> Result<Stop> {
     };
     let paced = opts.display != DisplayKind::None;
     let mut term = screen::TerminalScreen::new();
+    let mut win = match opts.display {
+        DisplayKind::Window => Some(window::Screen::open("Glassbox")?),
+        _ => None,
+    };
     let started = Instant::now();
     let start_cycles = pc.cpu.cycles;
     let mut last_draw: Option<Instant> = None;
@@ -140,11 +145,17 @@ pub fn run(pc: &mut Pc, opts: Options) -> Result<Stop> {
         if runner.keys.is_empty() && step_script(pc, &mut runner)? {
             break Stop::Shutdown;
         }
-        if opts.display == DisplayKind::Text
-            && last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(33))
-        {
+        if last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(16)) {
             last_draw = Some(Instant::now());
-            draw_text(pc, &mut term)?;
+            if opts.display == DisplayKind::Text {
+                draw_text(pc, &mut term)?;
+            }
+            if let Some(w) = win.as_mut() {
+                w.update(pc)?;
+                if w.closed() {
+                    break Stop::Shutdown;
+                }
+            }
         }
         if paced {
             let virtual_elapsed = (pc.cpu.cycles - start_cycles) as f64 / hz as f64;

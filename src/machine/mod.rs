@@ -7,8 +7,11 @@
 //! back (budget used, I/O done, HLT), due device events run, requests from devices (exit,
 //! shutdown, reset, A20) are acted on, and a halted CPU skips ahead to the next event.
 
+mod assemble;
 pub mod config;
 mod observe;
+
+pub use assemble::{Boot, Drives};
 
 pub use observe::{Access, AccessKind, Stepped};
 
@@ -253,6 +256,9 @@ pub enum MachineError {
     /// Memory set-up failed.
     #[error(transparent)]
     Memory(#[from] MemError),
+    /// A disk image could not be used.
+    #[error(transparent)]
+    Disk(#[from] glassbox_devices::disk::DiskError),
 }
 
 /// A whole PC.
@@ -367,6 +373,15 @@ impl Pc {
         self.board
             .platform
             .key_event(key, pressed, Cycles(self.cpu.cycles));
+        self.board.after_device_activity();
+    }
+
+    /// The mouse moved by (`dx`, `dy`) (right and down positive) with `buttons` held
+    /// (bit 0 left, 1 right, 2 middle).
+    pub fn mouse_event(&mut self, dx: i32, dy: i32, buttons: u8) {
+        self.board
+            .platform
+            .mouse_event(dx, dy, buttons, Cycles(self.cpu.cycles));
         self.board.after_device_activity();
     }
 
