@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 use glassbox::cpu::CpuModel;
 use glassbox::debugger::trace::{TraceFilter, Tracer};
 use glassbox::debugger::{cli, gdb, Debugger, StopReason};
-use glassbox::machine::{MachineConfig, Pc, RunLimits, Stop};
+use glassbox::frontend::{self, script};
+use glassbox::machine::config::{BootDevice, BootOrder, ClockMode, ConfigFile, DisplayKind};
+use glassbox::machine::{Boot, Drives, MachineConfig, Pc, RunLimits, Stop};
 use glassbox_devices::debugport::DebugSink;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a machine (with no image: the built-in demo ROM).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Test harnesses.
     #[command(subcommand)]
     Suite(SuiteCommand),
@@ -33,24 +35,68 @@ enum Command {
 
 #[derive(clap::Args, Default)]
 struct RunArgs {
-    /// Firmware image mapped at the top of the first MiB and below 4 GiB (reset at F000:FFF0).
+    /// A machine configuration (RON, see configs/); flags override its settings.
+    #[arg(value_name = "CONFIG.ron")]
+    config: Option<PathBuf>,
+    /// Firmware: `builtin` (our BIOS), `demo` (the demo ROM) or an image file mapped at the
+    /// top of the first MiB and below 4 GiB (reset at F000:FFF0). Default: our BIOS when a
+    /// disk is given, else the demo.
+    #[arg(long, value_name = "builtin|demo|FILE")]
+    bios: Option<String>,
+    /// Floppy image for drive A: (raw, 160 KB to 2.88 MB).
     #[arg(long, value_name = "FILE")]
-    bios: Option<PathBuf>,
+    fda: Option<PathBuf>,
+    /// Floppy image for drive B:.
+    #[arg(long, value_name = "FILE")]
+    fdb: Option<PathBuf>,
+    /// Hard disk image (raw) for the primary master.
+    #[arg(long, value_name = "FILE")]
+    hda: Option<PathBuf>,
+    /// Hard disk image for the primary slave.
+    #[arg(long, value_name = "FILE")]
+    hdb: Option<PathBuf>,
+    /// Boot order: a (floppy), c (hard disk), ac or ca. Default: a, then c.
+    #[arg(long, value_name = "a|c|ac|ca")]
+    boot: Option<BootOrder>,
+    /// Leave disk images unchanged: guest writes go to a throw-away overlay.
+    #[arg(long)]
+    snapshot: bool,
+    /// Screen: `window`, `text` (the text screen in this terminal) or `none`.
+    #[arg(long, value_name = "window|text|none")]
+    display: Option<DisplayKind>,
+    /// Write the final screen to FILE: `.txt` (text modes) or `.png`.
+    #[arg(long, value_name = "FILE")]
+    screen_dump: Option<PathBuf>,
+    /// Type these keys once the machine runs (`\n` is Enter; named keys as <f1>, <ctrl+c>).
+    #[arg(long, value_name = "KEYS")]
+    r#type: Option<String>,
+    /// Drive the machine from a script: wait "TEXT", type "KEYS", sleep MS, dump FILE, quit.
+    #[arg(long, value_name = "FILE")]
+    script: Option<PathBuf>,
+    /// Where COM1 goes: stdio, file:PATH or none.
+    #[arg(long, value_name = "stdio|file:PATH|none")]
+    serial: Option<String>,
+    /// Record the PC speaker to a WAV file (44.1 kHz, mono).
+    #[arg(long, value_name = "FILE")]
+    speaker_wav: Option<PathBuf>,
+    /// The real-time clock: `virtual` (starts at 2000-01-01, every run the same) or `host`.
+    #[arg(long, value_name = "virtual|host")]
+    clock: Option<ClockMode>,
     /// Raw image to copy into RAM: FILE@ADDR (ADDR hex like 0x7c00, or SEG:OFF in hex).
     #[arg(long, value_name = "FILE@ADDR")]
     load: Vec<String>,
     /// Start at SEG:OFF (hex) in real mode instead of the reset vector.
     #[arg(long, value_name = "SEG:OFF")]
     entry: Option<String>,
-    /// RAM size: bytes, or with K/M/G suffix (e.g. 640K, 16M).
-    #[arg(long, default_value = "16M")]
-    memory: String,
-    /// CPU model: 8086, 186, 286, 386, 486.
-    #[arg(long, default_value = "486")]
-    cpu: CpuModel,
-    /// Where port 0xE9 output goes: stdio, file:PATH or none.
-    #[arg(long, default_value = "stdio", value_name = "stdio|file:PATH|none")]
-    debugcon: String,
+    /// RAM size: bytes, or with K/M/G suffix (e.g. 640K, 16M). Default 16M.
+    #[arg(long)]
+    memory: Option<String>,
+    /// CPU model: 8086, 186, 286, 386, 486. Default 486.
+    #[arg(long)]
+    cpu: Option<CpuModel>,
+    /// Where port 0xE9 output goes: stdio, file:PATH or none. Default stdio.
+    #[arg(long, value_name = "stdio|file:PATH|none")]
+    debugcon: Option<String>,
     /// Stop after this many instructions.
     #[arg(long, value_name = "N")]
     max_instructions: Option<u64>,
@@ -162,23 +208,53 @@ fn parse_addr(s: &str) -> Option<u32> {
     }
 }
 
-fn parse_debugcon(s: &str) -> Result<DebugSink> {
+/// Parses an output destination (`--debugcon`, `--serial`).
+fn parse_sink(flag: &str, s: &str) -> Result<DebugSink> {
     Ok(match s {
         "stdio" => DebugSink::Stdout,
         "none" => DebugSink::None,
         _ => match s.strip_prefix("file:") {
             Some(path) if !path.is_empty() => {
                 let f = std::fs::File::create(path)
-                    .with_context(|| format!("--debugcon: cannot create `{path}`"))?;
+                    .with_context(|| format!("{flag}: cannot create `{path}`"))?;
                 DebugSink::File(std::io::BufWriter::new(f))
             }
-            _ => bail!("--debugcon: `{s}` is not one of stdio, file:PATH, none"),
+            _ => bail!("{flag}: `{s}` is not one of stdio, file:PATH, none"),
         },
     })
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
-    let memory = parse_size(&args.memory)?;
+    let file = match &args.config {
+        Some(p) => ConfigFile::load(p)?,
+        None => ConfigFile::default(),
+    };
+    let memory_text = args
+        .memory
+        .clone()
+        .or(file.memory.clone())
+        .unwrap_or_else(|| "16M".into());
+    let memory = parse_size(&memory_text)?;
+    let cpu = args.cpu.or(file.cpu.map(|c| c.0)).unwrap_or(CpuModel::I486);
+    let fda = args.fda.clone().or(file.fda.clone());
+    let fdb = args.fdb.clone().or(file.fdb.clone());
+    let hda = args.hda.clone().or(file.hda.clone());
+    let hdb = args.hdb.clone().or(file.hdb.clone());
+    let boot = args.boot.clone().or(file.boot.clone());
+    let snapshot = args.snapshot || file.snapshot.unwrap_or(false);
+    let display = args.display.or(file.display).unwrap_or_default();
+    let clock = args.clock.or(file.clock).unwrap_or_default();
+    let debugcon = args
+        .debugcon
+        .clone()
+        .or(file.debugcon.clone())
+        .unwrap_or_else(|| "stdio".into());
+    let serial = args
+        .serial
+        .clone()
+        .or(file.serial.clone())
+        .unwrap_or_else(|| "stdio".into());
+    let has_disk = fda.is_some() || fdb.is_some() || hda.is_some() || hdb.is_some();
     let entry =
         match &args.entry {
             Some(e) => Some(parse_seg_off(e).with_context(|| {
@@ -196,32 +272,70 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         let data = std::fs::read(file).with_context(|| format!("--load: cannot read `{file}`"))?;
         loads.push((addr, data, file.to_string()));
     }
-    let bios = match &args.bios {
-        Some(p) => Some(
-            std::fs::read(p).with_context(|| format!("--bios: cannot read `{}`", p.display()))?,
+    let bios_choice = args.bios.clone().or(file.bios.clone());
+    let (bios, bios_name) = match bios_choice.as_deref() {
+        Some("builtin") => (
+            Some(glassbox_bios::BIOS_ROM.to_vec()),
+            "built-in BIOS".to_string(),
         ),
-        None if loads.is_empty() => Some(glassbox_bios::DEMO_ROM.to_vec()),
-        None => None,
+        Some("demo") => (
+            Some(glassbox_bios::DEMO_ROM.to_vec()),
+            "built-in demo ROM".to_string(),
+        ),
+        Some(p) => (
+            Some(std::fs::read(p).with_context(|| format!("--bios: cannot read `{p}`"))?),
+            p.to_string(),
+        ),
+        None if has_disk => (
+            Some(glassbox_bios::BIOS_ROM.to_vec()),
+            "built-in BIOS".to_string(),
+        ),
+        None if loads.is_empty() => (
+            Some(glassbox_bios::DEMO_ROM.to_vec()),
+            "built-in demo ROM".to_string(),
+        ),
+        None => (None, String::new()),
     };
     if bios.is_none() && entry.is_none() {
         bail!("--load without --bios needs --entry SEG:OFF to say where to start");
     }
-    let debugcon = parse_debugcon(&args.debugcon)?;
+    let mut keys = Vec::new();
+    if let Some(t) = &args.r#type {
+        keys.push(script::Command::Type(
+            script::parse_type_arg(t).map_err(|e| anyhow::anyhow!("--type: {e}"))?,
+        ));
+    }
+    if let Some(p) = &args.script {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("--script: cannot read `{}`", p.display()))?;
+        keys.extend(
+            script::parse_script(&text)
+                .map_err(|e| anyhow::anyhow!("--script {}: {e}", p.display()))?,
+        );
+    }
+    for cmd in &keys {
+        if let script::Command::Type(t) = cmd {
+            frontend::key_events(t).map_err(|e| anyhow::anyhow!("--type/--script: {e}"))?;
+        }
+    }
+    let rtc_start = match clock {
+        ClockMode::Virtual => glassbox::machine::DEFAULT_RTC_START,
+        ClockMode::Host => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(glassbox::machine::DEFAULT_RTC_START, |d| d.as_secs()),
+    };
     let mut pc = Pc::new(MachineConfig {
-        cpu: args.cpu,
+        cpu,
         memory,
         clock_hz: None,
-        debugcon,
-        ..Default::default()
+        debugcon: parse_sink("--debugcon", &debugcon)?,
+        serial: parse_sink("--serial", &serial)?,
+        rtc_start,
     })
-    .with_context(|| format!("--memory {}", args.memory))?;
+    .with_context(|| format!("--memory {memory_text}"))?;
     if let Some(image) = &bios {
-        let name = args
-            .bios
-            .as_ref()
-            .map_or("built-in demo ROM".to_string(), |p| p.display().to_string());
         pc.load_bios(image)
-            .with_context(|| format!("--bios `{name}`"))?;
+            .with_context(|| format!("--bios `{bios_name}`"))?;
     }
     for (addr, data, file) in &loads {
         pc.load_image(*addr, data)
@@ -230,6 +344,22 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some((seg, off)) = entry {
         pc.set_entry(seg, off);
     }
+    let boot_order: Vec<Boot> = boot
+        .map(|b| {
+            b.0.iter()
+                .map(|d| match d {
+                    BootDevice::Floppy => Boot::Floppy,
+                    BootDevice::HardDisk => Boot::HardDisk,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    pc.attach_drives(&Drives {
+        floppy: [fda.as_deref(), fdb.as_deref()],
+        hard: [hda.as_deref(), hdb.as_deref()],
+        snapshot,
+        boot: boot_order,
+    })?;
     pc.cpu.decode_cache = args.decode_cache == OnOff::On;
     let debugging = args.debug || args.gdb.is_some() || args.trace.is_some();
     let stop = if debugging {
@@ -266,10 +396,22 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             _ => Stop::Shutdown,
         }
     } else {
-        pc.run(RunLimits {
-            max_instructions: args.max_instructions,
-        })
+        frontend::run(
+            &mut pc,
+            frontend::Options {
+                display,
+                script: keys,
+                screen_dump: args.screen_dump.clone(),
+                limits: RunLimits {
+                    max_instructions: args.max_instructions,
+                },
+                speaker_wav: args.speaker_wav.clone(),
+            },
+        )?
     };
+    if let Err(e) = pc.flush_disks() {
+        bail!("writing a disk image back: {e}");
+    }
     if args.stats {
         let s = pc.stats();
         eprintln!("instructions: {}", s.instructions);
@@ -346,13 +488,8 @@ fn suite(cmd: SuiteCommand) -> Result<ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Run(args)) => run(args),
-        None => run(RunArgs {
-            memory: "16M".into(),
-            cpu: CpuModel::I486,
-            debugcon: "stdio".into(),
-            ..Default::default()
-        }),
+        Some(Command::Run(args)) => run(*args),
+        None => run(RunArgs::default()),
         Some(Command::Suite(cmd)) => suite(cmd),
     };
     match result {

@@ -3,8 +3,9 @@
 #
 #   test-roms/build.sh           test-roms/NAME.asm -> test-roms/NAME.bin,
 #                                test-roms/boot/NAME.asm -> test-roms/boot/NAME.img
-#                                (512-byte boot sectors) and
-#                                bios/demo/demo.asm -> bios/demo/demo.rom
+#                                (512-byte boot sectors),
+#                                bios/demo/demo.asm -> bios/demo/demo.rom and
+#                                bios/src/bios.asm -> bios/bios.rom (the BIOS)
 #   test-roms/build.sh --check   assemble into a temporary directory and fail
 #                                if a committed image differs from its source
 #
@@ -29,7 +30,7 @@ ensure_nasm() {
 
 # assemble SOURCE OUTPUT
 assemble() {
-    nasm -f bin -w+error=number-overflow -I"$roms/" -o "$2" "$1"
+    nasm -f bin -w+error=number-overflow -I"$roms/" -I"$(dirname "$1")/" -o "$2" "$1"
     size=$(wc -c < "$2")
     case "$1" in
     */boot/*) want=512 ;;
@@ -50,6 +51,7 @@ images() {
         echo "$src ${src%.asm}.img"
     done
     echo "$root/bios/demo/demo.asm $root/bios/demo/demo.rom"
+    echo "$root/bios/src/bios.asm $root/bios/bios.rom"
 }
 
 ensure_nasm

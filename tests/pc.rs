@@ -55,3 +55,51 @@ fn mode_13h_test_pattern_on_every_model() {
         );
     }
 }
+
+/// Rising zero crossings per second.
+fn tone_frequency(samples: &[i16], rate: u32) -> f64 {
+    let crossings = samples.windows(2).filter(|w| w[0] < 0 && w[1] >= 0).count();
+    crossings as f64 * f64::from(rate) / samples.len() as f64
+}
+
+#[test]
+fn the_speaker_plays_the_tone_the_timer_is_programmed_for() {
+    // mov al,0B6h; out 43h,al; mov ax,1193; out 42h,al; mov al,ah; out 42h,al;
+    // in al,61h; or al,3; out 61h,al; jmp $
+    let prog = [
+        0xB0, 0xB6, 0xE6, 0x43, 0xB8, 0xA9, 0x04, 0xE6, 0x42, 0x88, 0xE0, 0xE6, 0x42, 0xE4, 0x61,
+        0x0C, 0x03, 0xE6, 0x61, 0xEB, 0xFE,
+    ];
+    let dir = std::env::temp_dir().join(format!("glassbox-wav-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("beep.bin");
+    std::fs::write(&bin, prog).unwrap();
+    let wav = dir.join("beep.wav");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["run", "--load"])
+        .arg(format!("{}@0x7c00", bin.display()))
+        .args(["--entry", "0000:7C00", "--max-instructions", "5000000"])
+        .arg("--speaker-wav")
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut reader = hound::WavReader::open(&wav).unwrap();
+    let spec = reader.spec();
+    assert_eq!((spec.channels, spec.sample_rate), (1, 44_100));
+    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    assert!(
+        samples.len() > 4_410,
+        "at least 0.1 s of sound: {}",
+        samples.len()
+    );
+    // Divisor 1193 of 1.193182 MHz: 1000.15 Hz.
+    let f = tone_frequency(&samples[1_000..], 44_100);
+    assert!((f - 1000.15).abs() < 5.0, "{f} Hz");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -17,9 +17,22 @@
 /// without that port).
 pub const DEMO_ROM: &[u8] = include_bytes!("../demo/demo.rom");
 
+/// The Glassbox PC BIOS, assembled from `bios/src/bios.asm`.
+///
+/// A 64 KiB system ROM for physical addresses `0xF0000..=0xFFFFF`, entered
+/// at the reset vector `F000:FFF0`. It initialises the standard PC/AT
+/// devices through their standard ports (8259 pair, 8254, 8042, CMOS/RTC,
+/// VGA, floppy controller with 8237 DMA, ATA disks), provides the BIOS
+/// services (INT 10h video, 13h disk, 16h keyboard, 1Ah time, 15h system,
+/// 11h, 12h, 14h, 17h, 18h, 19h) and boots from floppy or hard disk in the
+/// order stored in CMOS registers 3Dh/38h. It runs in real mode on every
+/// CPU model from the 8086 up and reports its progress on the debug console
+/// (port `0xE9`). `bios/README.md` lists what is implemented.
+pub const BIOS_ROM: &[u8] = include_bytes!("../bios.rom");
+
 #[cfg(test)]
 mod tests {
-    use super::DEMO_ROM;
+    use super::{BIOS_ROM, DEMO_ROM};
 
     #[test]
     fn demo_rom_is_a_64k_image_with_a_reset_jump() {
@@ -33,5 +46,15 @@ mod tests {
         );
         let target = u16::from_le_bytes([DEMO_ROM[0xFFF1], DEMO_ROM[0xFFF2]]);
         assert!(target < 0xFFF0, "the jump lands inside the image");
+    }
+
+    #[test]
+    fn bios_rom_is_a_64k_image_with_the_pc_entry_points() {
+        assert_eq!(BIOS_ROM.len(), 0x10000);
+        // F000:FFF0 jumps to the power-on self test at F000:E05B, as on the
+        // IBM PC/AT; the model byte at F000:FFFE says "AT".
+        assert_eq!(&BIOS_ROM[0xFFF0..0xFFF5], &[0xEA, 0x5B, 0xE0, 0x00, 0xF0]);
+        assert_eq!(BIOS_ROM[0xFFFE], 0xFC);
+        assert!(BIOS_ROM.starts_with(b"Glassbox BIOS"));
     }
 }

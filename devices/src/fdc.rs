@@ -340,8 +340,6 @@ pub struct FdcState {
     reset_at: Option<Cycles>,
     /// The INT output (driven onto IRQ 6 while DOR's DMA gate is set).
     int: bool,
-    /// SENSE INTERRUPT STATUS answers still owed after a reset (4 → 0).
-    reset_sense: u8,
     drives: [DriveState; 4],
     /// SPECIFY byte 1: SRT (bits 7–4), HUT (bits 3–0).
     srt_hut: u8,
@@ -383,7 +381,6 @@ impl FdcState {
             exec_at: None,
             reset_at: None,
             int: false,
-            reset_sense: 0,
             drives: [DriveState::default(); 4],
             srt_hut: 0,
             hlt_nd: 0,
@@ -657,7 +654,6 @@ impl Fdc {
         st.exec_at = None;
         st.reset_at = None;
         st.int = false;
-        st.reset_sense = 0;
         for d in &mut st.drives {
             d.seek = None;
             d.seek_end = None;
@@ -711,7 +707,7 @@ impl Fdc {
         let byte = self.st.result.get(self.st.result_pos).copied().unwrap_or(0);
         if self.st.result_pos == 0 {
             // Reading the result clears the interrupt; unread seek ends keep it.
-            self.st.int = self.st.drives.iter().any(|d| d.seek_end.is_some());
+            self.st.int = self.seek_end_pending();
         }
         self.st.result_pos += 1;
         if self.st.result_pos >= self.st.result.len() {
@@ -850,19 +846,29 @@ impl Fdc {
         }
     }
 
+    /// Each drive keeps one pending interrupt status (reset polling, or a seek's end, which
+    /// replaces it); the lowest-numbered drive with one answers first. So a BIOS that reads
+    /// only drive 0's polling status after a reset and then recalibrates drive 0 gets the
+    /// recalibrate's status next, as on the chip.
     fn sense_interrupt(&mut self) {
-        let result = if self.st.reset_sense > 0 {
-            let drive = 4 - self.st.reset_sense;
-            self.st.reset_sense -= 1;
-            vec![ST0_POLLING | drive, self.st.drives[usize::from(drive)].pcn]
-        } else if let Some(i) = self.st.drives.iter().position(|d| d.seek_end.is_some()) {
+        let result = if let Some(i) = self.st.drives.iter().position(|d| d.seek_end.is_some()) {
             let d = &mut self.st.drives[i];
             vec![d.seek_end.take().unwrap_or(0), d.pcn]
         } else {
             vec![ST0_INVALID]
         };
-        self.st.int = self.st.drives.iter().any(|d| d.seek_end.is_some());
+        self.st.int = self.seek_end_pending();
         self.finish(result, false);
+    }
+
+    /// An unread seek or recalibrate status keeps INT up; reset polling statuses do not
+    /// (each SENSE INTERRUPT STATUS after a reset drops INT, so the next interrupt is a new
+    /// edge even when the software reads only one of the four).
+    fn seek_end_pending(&self) -> bool {
+        self.st.drives.iter().any(|d| {
+            d.seek_end
+                .is_some_and(|st0| st0 & ST0_IC_MASK != ST0_POLLING)
+        })
     }
 
     fn st3(&self, drive: usize, head: u8) -> u8 {
@@ -1265,8 +1271,10 @@ impl Fdc {
         if self.st.reset_at.is_some_and(|at| at <= now) {
             self.st.reset_at = None;
             // Polling found every drive's ready line changed (a reset always
-            // turns polling on).
-            self.st.reset_sense = 4;
+            // turns polling on): each drive owes SENSE INTERRUPT STATUS a 0xC0 | drive.
+            for (i, d) in self.st.drives.iter_mut().enumerate() {
+                d.seek_end = Some(ST0_POLLING | i as u8);
+            }
             self.st.int = true;
         }
         for i in 0..self.st.drives.len() {
@@ -1425,13 +1433,12 @@ impl Device for Fdc {
         }
         writeln!(
             out,
-            "  specify {:#04x} {:#04x}, configure {:#04x} pretrk {}, lock {}, reset polls owed {}",
+            "  specify {:#04x} {:#04x}, configure {:#04x} pretrk {}, lock {}",
             s.srt_hut,
             s.hlt_nd,
             s.config,
             s.pretrk,
             u8::from(s.lock),
-            s.reset_sense
         )?;
         for (i, d) in s.drives.iter().enumerate().take(FDC_DRIVES) {
             let media = match &self.media[i] {
@@ -1694,6 +1701,34 @@ mod tests {
             assert!(!rig.irq6());
         }
         assert_eq!(rig.sense(), vec![ST0_INVALID]);
+    }
+
+    #[test]
+    fn a_recalibrate_after_one_polling_sense_reports_its_own_status() {
+        // What PC BIOSes do: leave reset, read drive 0's polling status only, recalibrate
+        // drive 0 and wait for IRQ 6.
+        let mut rig = Rig::bare();
+        rig.fdc
+            .insert(0, DiskImage::from_bytes(image(SIZE_144), "a.img").unwrap())
+            .unwrap();
+        rig.out(FDC_DOR, DOR_NRESET | DOR_DMA_GATE | DOR_MOTOR0);
+        rig.run();
+        assert!(rig.irq6());
+        assert_eq!(rig.sense(), vec![ST0_POLLING, 0]);
+        assert!(!rig.irq6(), "INT drops: the next interrupt is a new edge");
+        rig.command(&[CMD_RECALIBRATE, 0]);
+        rig.run();
+        assert!(rig.irq6(), "the recalibrate interrupts");
+        assert_eq!(
+            rig.sense(),
+            vec![ST0_SE, 0],
+            "drive 0's seek end comes first"
+        );
+        assert_eq!(
+            rig.sense(),
+            vec![ST0_POLLING | 1, 0],
+            "then the other drives' polls"
+        );
     }
 
     #[test]

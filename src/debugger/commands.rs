@@ -67,6 +67,7 @@ const HELP: &[Help] = &[
     Help { names: &["set"], args: "REG = EXPR", text: "set a register or flag (set ax = 0x1234, set cs = 0x7c0, set zf = 1)" },
     Help { names: &["setpmem"], args: "ADDR LEN VALUE", text: "write VALUE as LEN (1, 2, 4) bytes at a physical address" },
     Help { names: &["print", "?"], args: "EXPR", text: "evaluate an expression: numbers, registers, SEG:OFF, [addr], byte[..], word[..], C operators" },
+    Help { names: &["type"], args: "\"KEYS\"", text: "queue key presses for the guest's keyboard (\\n is Enter; <esc>, <f1>, <ctrl+c>)" },
     Help { names: &["trace"], args: "on|off", text: "print every executed instruction with its register changes" },
     Help { names: &["show"], args: "int|mode|io|all|off", text: "print interrupts, mode switches or port I/O as they happen (toggles)" },
     Help { names: &["source"], args: "FILE", text: "run debugger commands from a file" },
@@ -456,6 +457,21 @@ impl Debugger {
                 io(writeln!(out, "{v:#x} ({v})"))?;
                 Ok(Outcome::Prompt)
             }
+            "type" => {
+                let text = rest.trim();
+                let text = text
+                    .strip_prefix('"')
+                    .and_then(|t| t.strip_suffix('"'))
+                    .ok_or("type takes a quoted string: type \"dir\\n\"")?;
+                let typed =
+                    crate::frontend::script::parse_type_arg(text).map_err(|e| e.to_string())?;
+                let events = crate::frontend::key_events(&typed)?;
+                for (key, pressed) in &events {
+                    pc.key_event(*key, *pressed);
+                }
+                io(writeln!(out, "{} key events queued", events.len()))?;
+                Ok(Outcome::Prompt)
+            }
             "trace" => {
                 self.trace = on_off(rest, self.trace)?;
                 io(writeln!(
@@ -683,7 +699,7 @@ mod tests {
         for c in [
             "s", "p", "c", "q", "vb", "lb", "pb", "blist", "bpe", "bpd", "d", "watch", "unwatch",
             "iob", "intb", "modeb", "sb", "sba", "magic", "r", "sreg", "creg", "dreg", "x", "xp",
-            "u", "stack", "set", "setpmem", "print", "trace", "show", "source", "help",
+            "u", "stack", "set", "setpmem", "print", "type", "trace", "show", "source", "help",
         ] {
             assert!(HELP.iter().any(|h| h.names.contains(&c)), "{c} has no help");
         }

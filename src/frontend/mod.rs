@@ -8,6 +8,7 @@
 //! the wall clock; headless runs go as fast as the host allows. Slices never change what the
 //! guest does: the same inputs at the same virtual times give the same run.
 
+pub mod audio;
 pub mod screen;
 pub mod script;
 pub mod window;
@@ -31,6 +32,8 @@ pub struct Options {
     pub screen_dump: Option<PathBuf>,
     /// Instruction limit of the whole run.
     pub limits: RunLimits,
+    /// Record the PC speaker to this WAV file.
+    pub speaker_wav: Option<PathBuf>,
 }
 
 /// Key events for typed text: Shift around shifted characters, modifiers around combos.
@@ -125,6 +128,8 @@ pub fn run(pc: &mut Pc, opts: Options) -> Result<Stop> {
     let started = Instant::now();
     let start_cycles = pc.cpu.cycles;
     let mut last_draw: Option<Instant> = None;
+    // A screen someone watches also gets sound (with the `audio` feature).
+    let mut sound = audio::Audio::new(opts.speaker_wav.as_deref(), paced)?;
     let stop = loop {
         // Finer slices while keys are being typed, so they arrive at a steady pace.
         let slice = if runner.keys.is_empty() {
@@ -133,7 +138,9 @@ pub fn run(pc: &mut Pc, opts: Options) -> Result<Stop> {
             hz / 1000
         };
         let end = pc.cpu.cycles.saturating_add(slice.max(1));
-        match pc.run_until(end, opts.limits) {
+        let stop = pc.run_until(end, opts.limits);
+        sound.pump(pc)?;
+        match stop {
             Stop::Slice => {}
             other => break other,
         }
@@ -169,6 +176,7 @@ pub fn run(pc: &mut Pc, opts: Options) -> Result<Stop> {
         draw_text(pc, &mut term)?;
         term.finish(&mut std::io::stdout())?;
     }
+    sound.finish()?;
     if let Some(path) = &opts.screen_dump {
         dump_screen(pc, path).context("--screen-dump")?;
     }

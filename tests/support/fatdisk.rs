@@ -27,9 +27,9 @@ pub fn fat16_disk(megabytes: u32, files: &[(&str, &[u8])]) -> Vec<u8> {
         mbr.sectors = SECTORS as u8;
         mbr[1] = mbrman::MBRPartitionEntry {
             boot: mbrman::BOOT_ACTIVE,
-            first_chs: mbrman::CHS::empty(),
+            first_chs: mbrman::CHS::new(0, 1, 1),
             sys: 0x04,
-            last_chs: mbrman::CHS::empty(),
+            last_chs: mbrman::CHS::new((cylinders - 1) as u16, (HEADS - 1) as u8, SECTORS as u8),
             starting_lba: first,
             sectors: count,
         };
@@ -41,9 +41,16 @@ pub fn fat16_disk(megabytes: u32, files: &[(&str, &[u8])]) -> Vec<u8> {
             Cursor::new(&mut part[..]),
             fatfs::FormatVolumeOptions::new()
                 .fat_type(fatfs::FatType::Fat16)
+                .media(0xF8)
+                .sectors_per_track(SECTORS as u16)
+                .heads(HEADS as u16)
+                .drive_num(0x80)
                 .volume_label(*b"GLASSBOX   "),
         )
         .expect("format FAT16");
+        // The boot sector's hidden-sector count is where the partition starts, as FORMAT
+        // writes it; DOS kernels use it with the CHS geometry above.
+        part[0x1C..0x20].copy_from_slice(&first.to_le_bytes());
         let fs = fatfs::FileSystem::new(Cursor::new(&mut part[..]), fatfs::FsOptions::new())
             .expect("open the new file system");
         let root = fs.root_dir();
