@@ -157,3 +157,52 @@ fn bad_images_name_the_file_and_the_problem() {
     let o = glassbox(&["run", "--load", &spec]);
     assert!(stderr(&o).contains("--entry"), "{}", stderr(&o));
 }
+
+#[test]
+fn bad_disks_and_configs_are_clear_errors() {
+    // A floppy image of a size no drive takes.
+    let odd = scratch("odd.img", &[0u8; 1000]);
+    let o = glassbox(&["run", "--fda", odd.to_str().unwrap(), "--display", "none"]);
+    assert_eq!(o.status.code(), Some(8));
+    let e = stderr(&o);
+    assert!(e.contains("odd.img"), "{e}");
+    // A disk that does not exist.
+    let o = glassbox(&["run", "--hda", "/nonexistent/c.img"]);
+    assert_eq!(o.status.code(), Some(8));
+    assert!(stderr(&o).contains("/nonexistent/c.img"), "{}", stderr(&o));
+    // A config with an unknown field names file, line, column and the fields it takes.
+    let cfg = scratch("bad.ron", b"(\n  cpu: \"486\",\n  floppy: \"a.img\",\n)\n");
+    let o = glassbox(&["run", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(8));
+    let e = stderr(&o);
+    assert!(e.contains("bad.ron:3:3"), "{e}");
+    assert!(e.contains("fda"), "{e}");
+    // A bad value names the choices.
+    let cfg = scratch("bad2.ron", b"(display: \"vga\")\n");
+    let e = stderr(&glassbox(&["run", cfg.to_str().unwrap()]));
+    assert!(e.contains("bad2.ron:1") && e.contains("\"window\""), "{e}");
+    // Unknown key names and screen dump formats.
+    let o = glassbox(&["run", "--type", "<nokey>"]);
+    assert_eq!(o.status.code(), Some(8));
+    assert!(stderr(&o).contains("<nokey>"), "{}", stderr(&o));
+    let script = scratch("bad.script", b"wait \"x\"\nfly\n");
+    let o = glassbox(&["run", "--script", script.to_str().unwrap()]);
+    assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
+    let o = glassbox(&["run", "--boot", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn shipped_configs_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "ron") {
+            glassbox::machine::config::ConfigFile::load(&p)
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 3);
+}
