@@ -11,6 +11,7 @@
 pub mod audio;
 pub mod screen;
 pub mod script;
+pub mod terminal;
 pub mod window;
 
 use crate::machine::config::DisplayKind;
@@ -121,6 +122,7 @@ pub fn run(pc: &mut Pc, opts: Options) -> Result<Stop> {
     };
     let paced = opts.display != DisplayKind::None;
     let mut term = screen::TerminalScreen::new();
+    let mut keyboard = (opts.display == DisplayKind::Text).then(terminal::TerminalInput::new);
     let mut win = match opts.display {
         DisplayKind::Window => Some(window::Screen::open("Glassbox")?),
         _ => None,
@@ -157,6 +159,11 @@ pub fn run(pc: &mut Pc, opts: Options) -> Result<Stop> {
             if opts.display == DisplayKind::Text {
                 draw_text(pc, &mut term)?;
             }
+            if let Some(k) = keyboard.as_mut() {
+                if !k.poll(pc) {
+                    break Stop::Shutdown;
+                }
+            }
             if let Some(w) = win.as_mut() {
                 w.update(pc)?;
                 if w.closed() {
@@ -172,6 +179,7 @@ pub fn run(pc: &mut Pc, opts: Options) -> Result<Stop> {
             }
         }
     };
+    drop(keyboard);
     if opts.display == DisplayKind::Text {
         draw_text(pc, &mut term)?;
         term.finish(&mut std::io::stdout())?;
