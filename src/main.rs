@@ -26,7 +26,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a machine (with no image: the built-in demo ROM).
+    /// Run a machine (with no disk or image: the built-in demo disk on our BIOS).
     Run(Box<RunArgs>),
     /// Test harnesses.
     #[command(subcommand)]
@@ -38,10 +38,9 @@ struct RunArgs {
     /// A machine configuration (RON, see configs/); flags override its settings.
     #[arg(value_name = "CONFIG.ron")]
     config: Option<PathBuf>,
-    /// Firmware: `builtin` (our BIOS), `demo` (the demo ROM) or an image file mapped at the
-    /// top of the first MiB and below 4 GiB (reset at F000:FFF0). Default: our BIOS when a
-    /// disk is given, else the demo.
-    #[arg(long, value_name = "builtin|demo|FILE")]
+    /// Firmware: `builtin` (our BIOS, the default) or an image file mapped at the top of the
+    /// first MiB and below 4 GiB (reset at F000:FFF0).
+    #[arg(long, value_name = "builtin|FILE")]
     bios: Option<String>,
     /// Floppy image for drive A: (raw, 160 KB to 2.88 MB).
     #[arg(long, value_name = "FILE")]
@@ -61,7 +60,8 @@ struct RunArgs {
     /// Leave disk images unchanged: guest writes go to a throw-away overlay.
     #[arg(long)]
     snapshot: bool,
-    /// Screen: `window`, `text` (the text screen in this terminal) or `none`.
+    /// Screen: `window`, `text` (the text screen in this terminal) or `none`. Default: a
+    /// window when there is a desktop, the terminal when there is one, else none.
     #[arg(long, value_name = "window|text|none")]
     display: Option<DisplayKind>,
     /// Write the final screen to FILE: `.txt` (text modes) or `.png`.
@@ -208,6 +208,19 @@ fn parse_addr(s: &str) -> Option<u32> {
     }
 }
 
+/// The screen when none is asked for: a window on a desktop, the terminal when output goes
+/// to one, nothing for scripts and pipes.
+fn default_display() -> DisplayKind {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        DisplayKind::None
+    } else if std::env::var_os("DISPLAY").is_some() {
+        DisplayKind::Window
+    } else {
+        DisplayKind::Text
+    }
+}
+
 /// Parses an output destination (`--debugcon`, `--serial`).
 fn parse_sink(flag: &str, s: &str) -> Result<DebugSink> {
     Ok(match s {
@@ -242,7 +255,10 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     let hdb = args.hdb.clone().or(file.hdb.clone());
     let boot = args.boot.clone().or(file.boot.clone());
     let snapshot = args.snapshot || file.snapshot.unwrap_or(false);
-    let display = args.display.or(file.display).unwrap_or_default();
+    let display = args
+        .display
+        .or(file.display)
+        .unwrap_or_else(default_display);
     let clock = args.clock.or(file.clock).unwrap_or_default();
     let debugcon = args
         .debugcon
@@ -278,24 +294,18 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             Some(glassbox_bios::BIOS_ROM.to_vec()),
             "built-in BIOS".to_string(),
         ),
-        Some("demo") => (
-            Some(glassbox_bios::DEMO_ROM.to_vec()),
-            "built-in demo ROM".to_string(),
-        ),
         Some(p) => (
             Some(std::fs::read(p).with_context(|| format!("--bios: cannot read `{p}`"))?),
             p.to_string(),
         ),
-        None if has_disk => (
+        None if loads.is_empty() || has_disk => (
             Some(glassbox_bios::BIOS_ROM.to_vec()),
             "built-in BIOS".to_string(),
         ),
-        None if loads.is_empty() => (
-            Some(glassbox_bios::DEMO_ROM.to_vec()),
-            "built-in demo ROM".to_string(),
-        ),
         None => (None, String::new()),
     };
+    // Nothing to run: the built-in demo disk in drive A:.
+    let demo = !has_disk && loads.is_empty() && bios_choice.is_none();
     if bios.is_none() && entry.is_none() {
         bail!("--load without --bios needs --entry SEG:OFF to say where to start");
     }
@@ -360,6 +370,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         snapshot,
         boot: boot_order,
     })?;
+    if demo {
+        pc.insert_demo_disk()?;
+    }
     pc.cpu.decode_cache = args.decode_cache == OnOff::On;
     let debugging = args.debug || args.gdb.is_some() || args.trace.is_some();
     let stop = if debugging {

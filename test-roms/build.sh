@@ -4,8 +4,9 @@
 #   test-roms/build.sh           test-roms/NAME.asm -> test-roms/NAME.bin,
 #                                test-roms/boot/NAME.asm -> test-roms/boot/NAME.img
 #                                (512-byte boot sectors),
-#                                bios/demo/demo.asm -> bios/demo/demo.rom and
-#                                bios/src/bios.asm -> bios/bios.rom (the BIOS)
+#                                bios/demo/demo.asm -> bios/demo/demo.img (the
+#                                demo's boot floppy contents, whole sectors)
+#                                and bios/src/bios.asm -> bios/bios.rom (the BIOS)
 #   test-roms/build.sh --check   assemble into a temporary directory and fail
 #                                if a committed image differs from its source
 #
@@ -33,6 +34,14 @@ assemble() {
     nasm -f bin -w+error=number-overflow -I"$roms/" -I"$(dirname "$1")/" -o "$2" "$1"
     size=$(wc -c < "$2")
     case "$1" in
+    */demo/*)
+        # a raw floppy image, padded to 1.44 MB when it is used
+        if [ "$size" -eq 0 ] || [ $((size % 512)) -ne 0 ] || [ "$size" -gt 32768 ]; then
+            echo "build.sh: $1 gave $size bytes, not whole 512-byte sectors up to 32 KiB" >&2
+            exit 1
+        fi
+        return 0
+        ;;
     */boot/*) want=512 ;;
     *) want=65536 ;;
     esac
@@ -50,7 +59,7 @@ images() {
     for src in "$roms"/boot/*.asm; do
         echo "$src ${src%.asm}.img"
     done
-    echo "$root/bios/demo/demo.asm $root/bios/demo/demo.rom"
+    echo "$root/bios/demo/demo.asm $root/bios/demo/demo.img"
     echo "$root/bios/src/bios.asm $root/bios/bios.rom"
 }
 

@@ -9,8 +9,8 @@
 //! name the model we asked for: that is what makes the per-class checks of
 //! `interrupts`, `segwrap` and `a20` meaningful.
 //!
-//! The built-in demo ROM (`bios/demo/demo.rom`) is run here too; it ends with
-//! a clean shutdown through the Bochs port 0x8900 (status 0).
+//! The built-in demo disk (`bios/demo/demo.asm`, booted by our BIOS) is run here too; it
+//! ends with a clean shutdown through the Bochs port 0x8900 (status 0).
 
 use std::io::Read;
 use std::path::Path;
@@ -131,27 +131,81 @@ rom_tests! {
     addr32_486: "addr32" on "486";
 }
 
-/// The built-in demo ROM prints its banner and picture and shuts down cleanly (status 0).
+/// The built-in demo disk (what `glassbox` with no arguments boots): banner, picture and
+/// prompt, then with nobody typing it says goodbye after a minute of virtual time (status 0).
 fn check_demo(model: &str) {
-    let run = run_glassbox("bios/demo/demo.rom", model);
-    let ok = run.status == Some(0)
-        && run.stdout.contains("Glassbox built-in demo ROM")
-        && run.stdout.contains("@@@@@@@@@@")
-        && run.stdout.contains("glassbox run --bios FILE");
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["run", "--cpu", model, "--display", "none"])
+        .output()
+        .expect("run glassbox");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let ok = out.status.code() == Some(0)
+        && stdout.contains("booting from floppy")
+        && stdout.contains("=== Glassbox demo ===")
+        && stdout.contains("Mandelbrot set: 320x200, 256 colours")
+        && stdout.contains("demo> ")
+        && stdout.contains("No key for a minute: goodbye.");
     assert!(
         ok,
-        "bios/demo/demo.rom on --cpu {model}: exit status {:?} (want 0)\n--- stdout ---\n{}\n\
+        "the demo on --cpu {model}: exit status {:?} (want 0)\n--- stdout ---\n{stdout}\n\
          --- stderr ---\n{}",
-        run.status, run.stdout, run.stderr
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 
 #[test]
-fn demo_rom_8086() {
+fn demo_8086() {
     check_demo("8086");
 }
 
 #[test]
-fn demo_rom_486() {
+fn demo_486() {
     check_demo("486");
+}
+
+/// A newcomer's session with the demo: the picture in mode 13h, then the prompt.
+#[test]
+fn demo_picture_and_prompt() {
+    let dir = std::env::temp_dir().join(format!("glassbox-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = dir.join("mandel.png");
+    let script = dir.join("demo.script");
+    std::fs::write(
+        &script,
+        format!(
+            "wait \"Space: next\"\ndump {}\ntype \" \"\nwait \"demo> \"\ntype \"mem\\n\"\n\
+             wait \"Conventional memory\"\ntype \"exit\\n\"\nwait \"Goodbye\"\n",
+            png.display()
+        ),
+    )
+    .unwrap();
+    let screen = dir.join("end.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(["run", "--display", "none", "--debugcon", "none", "--script"])
+        .arg(&script)
+        .arg("--screen-dump")
+        .arg(&screen)
+        .output()
+        .expect("run glassbox");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&screen).unwrap();
+    assert!(text.contains("Conventional memory: 639 KiB"), "{text}");
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!((info.width, info.height), (320, 200), "mode 13h");
+    let colours: std::collections::HashSet<&[u8]> = buf.chunks(3).collect();
+    assert!(
+        colours.len() > 40,
+        "a 256-colour picture: {} colours",
+        colours.len()
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -6,16 +6,19 @@
 //! (run by CI) fails when a committed image no longer matches its source.
 #![deny(missing_docs)]
 
-/// The built-in demo ROM, assembled from `bios/demo/demo.asm`.
+/// The built-in demo disk, assembled from `bios/demo/demo.asm`.
 ///
-/// A 64 KiB image for physical addresses `0xF0000..=0xFFFFF` (the CPU starts
-/// it at the reset vector `F000:FFF0`). It runs on every CPU model (8086
-/// instructions only): it prints a banner, an ASCII-art Mandelbrot set and a
-/// note on running your own image to the debug console (port `0xE9`), then
-/// writes "Shutdown" to the Bochs shutdown port (`0x8900`), ending the run
-/// with status 0 (the exit device, port `0xF4`, follows for emulators
-/// without that port).
-pub const DEMO_ROM: &[u8] = include_bytes!("../demo/demo.rom");
+/// The first sectors of a bootable diskette: a boot sector (signature
+/// `55 AA` at offset 510) followed by the demo program, a whole number of
+/// 512-byte sectors. The emulator pads it with zeros to a 1.44 MB floppy
+/// image and inserts it as drive A:, where [`BIOS_ROM`] boots it. The boot
+/// sector loads the program with INT 13h to `0000:8000`; the program shows a
+/// banner in text mode, the Mandelbrot set in VGA mode 13h and a small
+/// command prompt, using BIOS services only (8086 instructions, so it runs
+/// on every CPU model). Everything it prints also goes to the debug console
+/// (port `0xE9`). It ends the run with status 0 by writing "Shutdown" to the
+/// Bochs shutdown port (`0x8900`) after `exit` or a minute without a key.
+pub const DEMO_DISK: &[u8] = include_bytes!("../demo/demo.img");
 
 /// The Glassbox PC BIOS, assembled from `bios/src/bios.asm`.
 ///
@@ -32,20 +35,17 @@ pub const BIOS_ROM: &[u8] = include_bytes!("../bios.rom");
 
 #[cfg(test)]
 mod tests {
-    use super::{BIOS_ROM, DEMO_ROM};
+    use super::{BIOS_ROM, DEMO_DISK};
 
     #[test]
-    fn demo_rom_is_a_64k_image_with_a_reset_jump() {
-        assert_eq!(DEMO_ROM.len(), 0x10000);
-        // F000:FFF0 holds `jmp far F000:xxxx` into the image.
-        assert_eq!(DEMO_ROM[0xFFF0], 0xEA, "far JMP opcode at the reset vector");
-        assert_eq!(
-            &DEMO_ROM[0xFFF3..0xFFF5],
-            &[0x00, 0xF0],
-            "jump target segment F000"
+    fn demo_disk_is_whole_sectors_with_a_boot_signature() {
+        assert!(!DEMO_DISK.is_empty());
+        assert_eq!(DEMO_DISK.len() % 512, 0, "whole 512-byte sectors");
+        assert!(
+            DEMO_DISK.len() <= 32 * 1024,
+            "small enough to load below 64 KiB"
         );
-        let target = u16::from_le_bytes([DEMO_ROM[0xFFF1], DEMO_ROM[0xFFF2]]);
-        assert!(target < 0xFFF0, "the jump lands inside the image");
+        assert_eq!(&DEMO_DISK[510..512], &[0x55, 0xAA], "boot sector signature");
     }
 
     #[test]

@@ -109,6 +109,16 @@ impl Pc {
         rtc.update_checksum();
     }
 
+    /// Puts the built-in demo disk (padded to a 1.44 MB floppy) in drive A: and boots it.
+    pub fn insert_demo_disk(&mut self) -> Result<(), MachineError> {
+        let mut data = glassbox_bios::DEMO_DISK.to_vec();
+        data.resize(1_474_560, 0);
+        let img = DiskImage::from_bytes(data, "built-in demo disk")?;
+        self.board.platform.fdc.insert(0, img)?;
+        self.write_cmos_setup(&[Boot::Floppy]);
+        Ok(())
+    }
+
     /// Writes what the guest wrote to disk images back to their files.
     pub fn flush_disks(&mut self) -> Result<(), DiskError> {
         let p = &mut self.board.platform;

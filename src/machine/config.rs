@@ -4,7 +4,7 @@
 //! (
 //!     cpu: "486",
 //!     memory: "16M",
-//!     bios: "builtin",            // "builtin", "demo", or a file
+//!     bios: "builtin",            // "builtin" or a firmware image file
 //!     clock: "virtual",           // the RTC starts at a fixed date; "host": at the host's time
 //!     fda: "../shared/guests/freedos/fd-minimal-1440k.img",
 //!     boot: "a",                  // "a", "c", "ac", "ca"
@@ -30,7 +30,7 @@ pub struct ConfigFile {
     pub cpu: Option<CpuName>,
     /// RAM size: "640K", "16M".
     pub memory: Option<String>,
-    /// Firmware: "builtin" (our BIOS), "demo" (the demo ROM) or an image file.
+    /// Firmware: "builtin" (our BIOS) or an image file.
     pub bios: Option<String>,
     /// Where the RTC's time comes from.
     pub clock: Option<ClockMode>,
@@ -223,7 +223,7 @@ impl ConfigFile {
             }
         }
         if let Some(b) = &mut cfg.bios {
-            if !matches!(b.as_str(), "builtin" | "demo") && Path::new(b).is_relative() {
+            if b != "builtin" && Path::new(b).is_relative() {
                 *b = dir.join(&*b).display().to_string();
             }
         }
