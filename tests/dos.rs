@@ -115,3 +115,40 @@ quit
     // --snapshot: the image is unchanged.
     assert_eq!(std::fs::read(&path).unwrap(), disk);
 }
+
+#[test]
+fn writes_reach_the_image_without_snapshot() {
+    let Some(floppy) = freedos_floppy() else {
+        return;
+    };
+    let copy = scratch("rw.img");
+    std::fs::copy(&floppy, &copy).unwrap();
+    let script = scratch("rw.script");
+    std::fs::write(
+        &script,
+        "wait \"A:\\\\>\"\nsleep 1000\ntype \"copy readme.txt new.txt\\n\"\nwait \"=> new.txt\"\nsleep 500\nquit\n",
+    )
+    .unwrap();
+    let out = glassbox(&[
+        "run",
+        "--fda",
+        copy.to_str().unwrap(),
+        "--display",
+        "none",
+        "--debugcon",
+        "none",
+        "--serial",
+        "none",
+        "--script",
+        script.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let image = std::fs::read(&copy).unwrap();
+    let entry = image.windows(11).any(|w| w == b"NEW     TXT");
+    assert!(entry, "the new file's directory entry is on the image");
+}

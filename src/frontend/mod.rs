@@ -21,6 +21,8 @@ use glassbox_devices::i8042::{key_from_name, keys_for_char, Key};
 use script::{Command, Typed};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How a run is presented and driven.
@@ -115,6 +117,12 @@ struct Runner {
 /// instruction limit is reached.
 pub fn run(pc: &mut Pc, opts: Options) -> Result<Stop> {
     let hz = pc.clock_hz();
+    // Ctrl-C ends the run cleanly (disk images are written back), not in the middle.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    }
     let mut runner = Runner {
         commands: opts.script.into_iter().collect(),
         keys: VecDeque::new(),
@@ -145,6 +153,10 @@ pub fn run(pc: &mut Pc, opts: Options) -> Result<Stop> {
         match stop {
             Stop::Slice => {}
             other => break other,
+        }
+        if interrupted.load(Ordering::Relaxed) {
+            eprintln!("glassbox: interrupted; stopping the machine");
+            break Stop::Shutdown;
         }
         if !runner.keys.is_empty() && pc.keyboard_idle() {
             if let Some((key, pressed)) = runner.keys.pop_front() {
