@@ -34,15 +34,14 @@ assemble() {
     nasm -f bin -w+error=number-overflow -I"$roms/" -I"$(dirname "$1")/" -o "$2" "$1"
     size=$(wc -c < "$2")
     case "$1" in
-    */demo/*)
-        # a raw floppy image, padded to 1.44 MB when it is used
+    */demo/* | */boot/*)
+        # raw disk sectors (boot sectors, the demo disk), padded when they are used
         if [ "$size" -eq 0 ] || [ $((size % 512)) -ne 0 ] || [ "$size" -gt 32768 ]; then
             echo "build.sh: $1 gave $size bytes, not whole 512-byte sectors up to 32 KiB" >&2
             exit 1
         fi
         return 0
         ;;
-    */boot/*) want=512 ;;
     *) want=65536 ;;
     esac
     if [ "$size" -ne "$want" ]; then

@@ -103,3 +103,89 @@ fn the_speaker_plays_the_tone_the_timer_is_programmed_for() {
     assert!((f - 1000.15).abs() < 5.0, "{f} Hz");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+fn root_file(path: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+/// Runs `glassbox run` with `args` and returns (status, debug console output).
+fn run_with(args: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(args)
+        .args([
+            "--display",
+            "none",
+            "--debugcon",
+            "stdio",
+            "--serial",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn our_bios_serves_int13h_on_a_hard_disk() {
+    // test-roms/boot/int13hd.asm as the MBR of a 16 MiB disk: AH=41h, 08h, 42h, 02h,
+    // 43h with read-back, 48h.
+    let mut disk = vec![0u8; 16 << 20];
+    disk[..512].copy_from_slice(&root_file("test-roms/boot/int13hd.img"));
+    disk[512..516].copy_from_slice(b"LBA1");
+    disk[1024..1028].copy_from_slice(b"LBA2");
+    let dir = std::env::temp_dir().join(format!("glassbox-hd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let img = dir.join("hd.img");
+    std::fs::write(&img, &disk).unwrap();
+    for cpu in ["8086", "486"] {
+        let (_, log) = run_with(&[
+            "run",
+            "--cpu",
+            cpu,
+            "--hda",
+            img.to_str().unwrap(),
+            "--boot",
+            "c",
+            "--snapshot",
+            "--max-instructions",
+            "4000000",
+        ]);
+        assert!(log.contains("HD DONE"), "{cpu}: {log}");
+        assert!(!log.contains("FAIL"), "{cpu}: {log}");
+        assert_eq!(log.matches("\nok ").count(), 6, "{cpu}: {log}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn our_bios_services_and_extended_keys() {
+    // test-roms/boot/services.asm from a floppy: INT 10h/11h/12h/13h/15h/1Ah checks, then
+    // Up, F12, keypad Enter and Shift+A read through INT 16h as their extended key words.
+    let mut floppy = root_file("test-roms/boot/services.img");
+    floppy.resize(1_474_560, 0);
+    let dir = std::env::temp_dir().join(format!("glassbox-svc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let img = dir.join("svc.img");
+    std::fs::write(&img, &floppy).unwrap();
+    let script = dir.join("keys.script");
+    std::fs::write(
+        &script,
+        "wait \"keys?\"\ntype \"<up><f12><kpenter>A\"\nwait \"SVC DONE\"\nquit\n",
+    )
+    .unwrap();
+    let (status, log) = run_with(&[
+        "run",
+        "--fda",
+        img.to_str().unwrap(),
+        "--snapshot",
+        "--script",
+        script.to_str().unwrap(),
+    ]);
+    assert_eq!(status, Some(0), "{log}");
+    assert!(log.contains("SVC DONE"), "{log}");
+    assert!(!log.contains("FAIL"), "{log}");
+    std::fs::remove_dir_all(&dir).ok();
+}

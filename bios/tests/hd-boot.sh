@@ -13,7 +13,7 @@ rom=${1:-$here/../bios.rom}
 . "$here/common.sh"
 need_tools hd-boot.sh qemu-system-i386 nasm
 
-nasm -f bin -o "$tmp/mbr.bin" "$here/hd-boot.asm"
+nasm -f bin -o "$tmp/mbr.bin" "$here/../../test-roms/boot/int13hd.asm"
 dd if=/dev/zero of="$tmp/disk.img" bs=1M count=16 status=none
 dd if="$tmp/mbr.bin" of="$tmp/disk.img" conv=notrunc status=none
 printf 'LBA1' | dd of="$tmp/disk.img" bs=512 seek=1 conv=notrunc status=none

@@ -14,7 +14,7 @@ rom=${1:-$here/../bios.rom}
 . "$here/common.sh"
 need_tools services-boot.sh qemu-system-i386 nasm
 
-nasm -f bin -o "$tmp/boot.bin" "$here/services-boot.asm"
+nasm -f bin -o "$tmp/boot.bin" "$here/../../test-roms/boot/services.asm"
 dd if=/dev/zero of="$tmp/floppy.img" bs=1024 count=1440 status=none
 dd if="$tmp/boot.bin" of="$tmp/floppy.img" conv=notrunc status=none
 start_qemu -bios "$rom" -drive "file=$tmp/floppy.img,if=floppy,format=raw" -boot a

@@ -1,6 +1,6 @@
 ; hd-boot.asm - a master boot record that checks INT 13h on drive 80h.
 ;
-; bios/tests/hd-boot.sh writes it to sector 0 of a 16 MiB disk image whose
+; tests/pc.rs (and bios/tests/hd-boot.sh under QEMU) writes it to sector 0 of a 16 MiB disk image whose
 ; sector 1 starts with "LBA1" and sector 2 with "LBA2", boots it and reads
 ; the debug console.  It prints one line per check ("ok ..." or "FAIL ...")
 ; and "HD DONE" at the end, then halts.  Assemble: nasm -f bin.
