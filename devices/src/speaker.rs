@@ -17,6 +17,10 @@ use std::collections::VecDeque;
 /// Points averaged per output sample.
 const OVERSAMPLE: u64 = 8;
 
+/// Timer states kept at most: a speaker nobody renders (no sound device, no recording)
+/// must not grow without bound while the guest reprograms the timer.
+const MAX_CHANGES: usize = 1 << 14;
+
 /// Output amplitude of a full-on speaker line.
 const AMPLITUDE: f32 = 0.3;
 
@@ -56,6 +60,9 @@ impl Speaker {
         // A copy made now answers for every time from now until the next access.
         while self.changes.back().is_some_and(|(t, _)| *t >= now) {
             self.changes.pop_back();
+        }
+        if self.changes.len() >= MAX_CHANGES {
+            self.changes.pop_front();
         }
         self.changes.push_back((now, pit.clone()));
     }
@@ -167,6 +174,16 @@ mod tests {
         let mut quiet = Vec::new();
         spk.render(Cycles(10_000_000), 44_100, &mut quiet);
         assert!(quiet[quiet.len() - 100..].iter().all(|x| x.abs() < 0.01));
+    }
+
+    #[test]
+    fn an_unrendered_speaker_stays_small() {
+        let pit = Pit8254::new(CPS);
+        let mut spk = Speaker::new(CPS);
+        for t in 0..(MAX_CHANGES as u64 + 100) {
+            spk.note(&pit, Cycles(t));
+        }
+        assert_eq!(spk.changes.len(), MAX_CHANGES);
     }
 
     #[test]

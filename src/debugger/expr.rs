@@ -12,7 +12,6 @@
 //!
 //! Expressions are parsed once (breakpoint conditions) and evaluated against a [`Context`].
 
-use super::translate;
 use crate::cpu::decode::seg;
 use crate::machine::Pc;
 use std::fmt;
@@ -268,12 +267,7 @@ impl Context for PcContext<'_> {
         r.read(self.0) as u64
     }
     fn read(&self, linear: u32, size: u8) -> Option<u64> {
-        let mut v = 0u64;
-        for k in 0..size as u32 {
-            let p = translate(self.0, linear.wrapping_add(k))?;
-            v |= (self.0.board.mem.read8(p).ok()? as u64) << (8 * k);
-        }
-        Some(v)
+        super::inspect::read_linear(self.0, linear, size)
     }
     fn seg_base(&self, sel: u16) -> Option<u32> {
         super::inspect::segment_base(self.0, sel)
