@@ -42,11 +42,12 @@ pub trait Bus {
         &[]
     }
 
-    /// The memory's code epoch when decoded instructions may be cached: it must change whenever
-    /// bytes of a cached instruction (see [`Bus::mark_code`]) are written or the memory mapping
-    /// changes. `None` disables the decode cache.
+    /// The code epoch of the page holding physical `addr`, when decoded instructions may be
+    /// cached: it must change whenever bytes of a cached instruction of that page (see
+    /// [`Bus::mark_code`]) are written or the memory mapping changes. `None` disables the
+    /// decode cache.
     #[inline]
-    fn code_epoch(&self) -> Option<u32> {
+    fn code_epoch(&self, _addr: u32) -> Option<u32> {
         None
     }
 

@@ -831,7 +831,7 @@ impl Cpu {
         let phys = cs.base.wrapping_add(eip) & self.addr_mask;
         let tag = phys as u64 | (d32 as u64) << 32;
         let epoch = if self.decode_cache {
-            bus.code_epoch()
+            bus.code_epoch(phys)
         } else {
             None
         };

@@ -126,15 +126,16 @@ impl Cpu {
     pub(crate) fn run_traces<B: Bus>(&mut self, bus: &mut B, tc: &mut TraceCache, until: u64) {
         debug_assert_eq!(self.slice_end, until);
         loop {
-            let Some(epoch) = bus.code_epoch() else {
-                self.step_plain(bus);
-                return;
-            };
             let cs = &self.segs[seg::CS as usize];
             let d32 = cs.attrs & 0x4000 != 0;
             let limit = cs.limit;
             let ip_mask = if d32 { u32::MAX } else { 0xFFFF };
             let phys = cs.base.wrapping_add(self.eip) & self.addr_mask;
+            // A trace lies in one page (decoding stops at the page's end): its page's epoch.
+            let Some(epoch) = bus.code_epoch(phys) else {
+                self.step_plain(bus);
+                return;
+            };
             let tag = phys as u64 | (d32 as u64) << 32;
             let slot = (phys as usize ^ (phys as usize >> 11)) & (SLOTS - 1);
             let t = &mut tc.0[slot];
@@ -199,7 +200,9 @@ impl Cpu {
                 let jumped = s.check & CHECK_BRANCH != 0
                     && self.eip != base.wrapping_add(s.end as u32) & ip_mask;
                 // A write to cached code (possibly this trace's) also looks the trace up again.
-                if jumped || s.check & CHECK_CODE != 0 && bus.code_epoch() != Some(t.epoch) {
+                if jumped
+                    || s.check & CHECK_CODE != 0 && bus.code_epoch(t.tag as u32) != Some(t.epoch)
+                {
                     self.leave_after(base, s, ip_mask);
                     self.instructions += s.count as u64;
                     return self.cycles < self.slice_end;

@@ -171,8 +171,8 @@ impl Bus for Board {
         self.mem.code_window(addr)
     }
     #[inline(always)]
-    fn code_epoch(&self) -> Option<u32> {
-        Some(self.mem.code_epoch())
+    fn code_epoch(&self, addr: u32) -> Option<u32> {
+        Some(self.mem.code_epoch(addr))
     }
     #[inline]
     fn mark_code(&mut self, addr: u32, len: u32) {

@@ -91,8 +91,8 @@ impl Bus for Observed<'_> {
     fn code_window(&mut self, addr: u32) -> &[u8] {
         self.board.code_window(addr)
     }
-    fn code_epoch(&self) -> Option<u32> {
-        self.board.code_epoch()
+    fn code_epoch(&self, addr: u32) -> Option<u32> {
+        self.board.code_epoch(addr)
     }
     fn mark_code(&mut self, addr: u32, len: u32) {
         self.board.mark_code(addr, len);

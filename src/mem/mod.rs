@@ -8,7 +8,9 @@
 //!
 //! Self-modifying code: RAM holding instructions the CPU has cached is marked per 128-byte chunk,
 //! and its pages get their own map kind, so that an ordinary data write costs one map lookup and
-//! only writes to code pages look at the chunk bits (a hit starts a new code epoch).
+//! only writes to code pages look at the chunk bits. A hit starts a new code epoch *of that
+//! page*: cached code elsewhere stays valid (a page's epoch is a global epoch, bumped by bulk
+//! changes such as A20 or loads, plus the page's own count).
 //!
 //! The firmware image is mapped at the top of the first MiB and again at the top of the 4 GiB
 //! space (where a 386 fetches its first instruction), repeated through the top 2 MiB so the
@@ -82,9 +84,13 @@ pub struct Memory {
     a20_mask: u32,
     /// One bit per 128-byte chunk of RAM: decoded instructions from it may be cached.
     code_chunks: Vec<u64>,
-    /// Bumped whenever RAM holding cached code is written or the mapping changes; the CPU's
-    /// decoded-instruction cache is valid only for the epoch it was filled in.
+    /// Bumped whenever the mapping changes or memory changes in bulk: every cached
+    /// instruction is stale.
     code_epoch: u32,
+    /// Per RAM page: bumped when a write hits cached code in that page. A page's epoch is
+    /// `code_epoch + page_epoch[page]`, which only ever grows (modulo 2^32), so a cached
+    /// epoch matches exactly while neither part has moved.
+    page_epoch: Vec<u32>,
 }
 
 /// Granularity of self-modifying-code tracking (bytes, as a shift).
@@ -111,6 +117,7 @@ impl Memory {
             a20_mask: !0,
             code_chunks: vec![0; (ram_size as usize >> CHUNK_SHIFT).div_ceil(64)],
             code_epoch: 0,
+            page_epoch: vec![0; (ram_size as usize).div_ceil(PAGE as usize)],
         })
     }
 
@@ -177,10 +184,14 @@ impl Memory {
         self.a20_mask = mask;
     }
 
-    /// The current code epoch (see [`Memory::mark_code`]).
+    /// The code epoch of the page holding `addr` (see [`Memory::mark_code`]).
     #[inline(always)]
-    pub fn code_epoch(&self) -> u32 {
-        self.code_epoch
+    pub fn code_epoch(&self, addr: u32) -> u32 {
+        let page = ((addr & self.a20_mask) >> PAGE_SHIFT) as usize;
+        match self.page_epoch.get(page) {
+            Some(&p) => self.code_epoch.wrapping_add(p),
+            None => self.code_epoch,
+        }
     }
 
     /// Notes that the instruction at `addr..addr+len` entered the CPU's decode cache, so that
@@ -196,17 +207,26 @@ impl Memory {
             let page = &mut self.map[(x >> PAGE_SHIFT) as usize];
             if *page <= RAM_CODE {
                 *page = RAM_CODE;
-                let c = (x >> CHUNK_SHIFT) as usize;
-                self.code_chunks[c >> 6] |= 1 << (c & 63);
+            }
+        }
+        // Every chunk the bytes touch (a trace can span several).
+        if last >= a {
+            for c in (a >> CHUNK_SHIFT) as usize..=(last >> CHUNK_SHIFT) as usize {
+                if c < self.code_chunks.len() * 64 {
+                    self.code_chunks[c >> 6] |= 1 << (c & 63);
+                }
             }
         }
     }
 
-    /// A write hit cached code: start a new epoch and forget the chunk's mark.
+    /// A write hit cached code: start a new epoch of its page and forget the chunk's mark.
     #[cold]
     fn code_written(&mut self, chunk: usize) {
         self.code_chunks[chunk >> 6] &= !(1 << (chunk & 63));
-        self.code_epoch = self.code_epoch.wrapping_add(1);
+        let page = chunk >> (PAGE_SHIFT - CHUNK_SHIFT);
+        if let Some(e) = self.page_epoch.get_mut(page) {
+            *e = e.wrapping_add(1);
+        }
     }
 
     /// Invalidates every cached instruction (after bulk changes to memory or its mapping).
@@ -461,20 +481,33 @@ mod tests {
     #[test]
     fn writes_to_cached_code_start_a_new_epoch() {
         let mut m = Memory::new(1 << 20).unwrap();
-        let e = m.code_epoch();
+        let e = m.code_epoch(0x7C00);
+        let other = m.code_epoch(0x9000);
         m.write(0x7C00, 1, 0x90).unwrap();
-        assert_eq!(m.code_epoch(), e, "no code cached: no new epoch");
+        assert_eq!(m.code_epoch(0x7C00), e, "no code cached: no new epoch");
         m.mark_code(0x7C7E, 3); // spans two 128-byte chunks
         m.write(0x7D00, 1, 0).unwrap();
-        assert_eq!(m.code_epoch(), e, "a write beside the code keeps the epoch");
+        assert_eq!(
+            m.code_epoch(0x7C00),
+            e,
+            "a write beside the code keeps the epoch"
+        );
         m.write(0x7C7F, 1, 0).unwrap();
-        let e2 = m.code_epoch();
+        let e2 = m.code_epoch(0x7C00);
         assert_ne!(e2, e);
+        assert_eq!(m.code_epoch(0x9000), other, "other pages keep their epoch");
         m.write(0x7C80, 1, 0).unwrap();
-        assert_ne!(m.code_epoch(), e2, "the second chunk was marked too");
-        let e3 = m.code_epoch();
+        assert_ne!(m.code_epoch(0x7C00), e2, "the second chunk was marked too");
+        // A long run of code marks every chunk it covers, not only its ends.
+        m.mark_code(0x8000, 0x200);
+        let e4 = m.code_epoch(0x8000);
+        m.write(0x8100, 1, 0).unwrap();
+        assert_ne!(m.code_epoch(0x8000), e4, "a middle chunk was marked");
+        let e3 = m.code_epoch(0x7C00);
+        let o3 = m.code_epoch(0x9000);
         m.set_a20(false);
-        assert_ne!(m.code_epoch(), e3);
+        assert_ne!(m.code_epoch(0x7C00), e3);
+        assert_ne!(m.code_epoch(0x9000), o3, "bulk changes reach every page");
     }
 
     #[test]
