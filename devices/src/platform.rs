@@ -66,6 +66,20 @@ use crate::time::{Cycles, EventKind, Scheduler};
 use crate::uart16550::{Uart16550, COM1_BASE, COM1_IRQ, COM2_BASE, COM2_IRQ, COM3_BASE, COM4_BASE};
 use crate::vga::Vga;
 
+/// The context of one access or event: the time, the scheduler, the IRQ lines, the signals
+/// and `dma` (the DMA bus for the floppy controller, [`NoDma`] for everyone else).
+macro_rules! io_cx {
+    ($self:ident, $now:expr, $dma:expr) => {
+        IoCx {
+            now: $now,
+            sched: &mut $self.sched,
+            irq: &mut $self.irq,
+            signals: &mut $self.signals,
+            dma: $dma,
+        }
+    };
+}
+
 /// How the platform is built.
 #[derive(Debug)]
 pub struct PlatformConfig {
@@ -260,13 +274,7 @@ impl Platform {
                 ctrl: &mut self.dma,
                 mem: &mut *mem,
             };
-            let mut cx = IoCx {
-                now,
-                sched: &mut self.sched,
-                irq: &mut self.irq,
-                signals: &mut self.signals,
-                dma: &mut dma,
-            };
+            let mut cx = io_cx!(self, now, &mut dma);
             match kind {
                 EventKind::Pit => self.pit.on_event(kind, &mut cx),
                 EventKind::Kbc => self.kbc.on_event(kind, &mut cx),
@@ -286,13 +294,7 @@ impl Platform {
 
     /// A key of the host (or of a script) went down or up at `now`.
     pub fn key_event(&mut self, key: Key, pressed: bool, now: Cycles) {
-        let mut cx = IoCx {
-            now,
-            sched: &mut self.sched,
-            irq: &mut self.irq,
-            signals: &mut self.signals,
-            dma: &mut NoDma,
-        };
+        let mut cx = io_cx!(self, now, &mut NoDma);
         self.kbc.key_event(key, pressed, &mut cx);
         self.pic.sync_inputs(&mut self.irq);
     }
@@ -300,13 +302,7 @@ impl Platform {
     /// The host's mouse moved by (`dx`, `dy`) (right and down positive) with `buttons`
     /// (bit 0 left, 1 right, 2 middle) held.
     pub fn mouse_event(&mut self, dx: i32, dy: i32, buttons: u8, now: Cycles) {
-        let mut cx = IoCx {
-            now,
-            sched: &mut self.sched,
-            irq: &mut self.irq,
-            signals: &mut self.signals,
-            dma: &mut NoDma,
-        };
+        let mut cx = io_cx!(self, now, &mut NoDma);
         self.kbc.mouse_event(dx, dy, buttons, &mut cx);
         self.pic.sync_inputs(&mut self.irq);
     }
@@ -416,22 +412,10 @@ impl Platform {
                 ctrl: &mut self.dma,
                 mem,
             };
-            let mut cx = IoCx {
-                now,
-                sched: &mut self.sched,
-                irq: &mut self.irq,
-                signals: &mut self.signals,
-                dma: &mut dma,
-            };
+            let mut cx = io_cx!(self, now, &mut dma);
             return self.fdc.io_read(port, size, &mut cx);
         }
-        let mut cx = IoCx {
-            now,
-            sched: &mut self.sched,
-            irq: &mut self.irq,
-            signals: &mut self.signals,
-            dma: &mut NoDma,
-        };
+        let mut cx = io_cx!(self, now, &mut NoDma);
         match id {
             DevId::Unclaimed => all_ones(size),
             DevId::DebugCon => self.debugcon.io_read(port, size, &mut cx),
@@ -473,23 +457,11 @@ impl Platform {
                 ctrl: &mut self.dma,
                 mem,
             };
-            let mut cx = IoCx {
-                now,
-                sched: &mut self.sched,
-                irq: &mut self.irq,
-                signals: &mut self.signals,
-                dma: &mut dma,
-            };
+            let mut cx = io_cx!(self, now, &mut dma);
             self.fdc.io_write(port, size, value, &mut cx);
             return;
         }
-        let mut cx = IoCx {
-            now,
-            sched: &mut self.sched,
-            irq: &mut self.irq,
-            signals: &mut self.signals,
-            dma: &mut NoDma,
-        };
+        let mut cx = io_cx!(self, now, &mut NoDma);
         match id {
             DevId::Unclaimed => {}
             DevId::DebugCon => self.debugcon.io_write(port, size, value, &mut cx),
