@@ -5,8 +5,8 @@
 //! ## The shape
 //! One [`machine::Pc`] owns everything: the [`cpu::Cpu`], guest memory ([`mem::Memory`]) and the
 //! device platform (crate `glassbox_devices`). The CPU talks to the machine only through the
-//! small [`cpu::Bus`] trait. Every port access — from the interpreter's `IN`/`OUT` (or, later,
-//! a KVM exit) — lands in the one `Pc::io_read`/`Pc::io_write`, where the device table is
+//! small [`cpu::Bus`] trait. Every port access — from the interpreter's `IN`/`OUT` or from a KVM
+//! exit ([`accel`]) — lands in the one `Pc::io_read`/`Pc::io_write`, where the device table is
 //! consulted and where debugger hooks attach.
 //!
 //! ## Time
@@ -29,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+pub mod accel;
 pub mod cpu;
 pub mod debugger;
 pub mod frontend;

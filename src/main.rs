@@ -7,6 +7,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use glassbox::accel::Backend;
 use glassbox::cpu::CpuModel;
 use glassbox::debugger::trace::{TraceFilter, Tracer};
 use glassbox::debugger::{cli, gdb, Debugger, StopReason};
@@ -97,6 +98,11 @@ struct RunArgs {
     /// Where port 0xE9 output goes: stdio, file:PATH or none. Default stdio.
     #[arg(long, value_name = "stdio|file:PATH|none")]
     debugcon: Option<String>,
+    /// CPU back end: `interp` (the interpreter, the default: every run the same), `kvm` (the
+    /// host CPU through /dev/kvm, with the same devices), or `auto` (KVM where the host CPU has
+    /// hardware virtualization and /dev/kvm works, else the interpreter).
+    #[arg(long, value_name = "interp|kvm|auto")]
+    accel: Option<glassbox::accel::AccelChoice>,
     /// Stop after this many instructions.
     #[arg(long, value_name = "N")]
     max_instructions: Option<u64>,
@@ -374,6 +380,19 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         pc.insert_demo_disk()?;
     }
     pc.cpu.decode_cache = args.decode_cache == OnOff::On;
+    let accel = args.accel.or(file.accel).unwrap_or_default();
+    let (backend, why_not) = glassbox::accel::resolve(accel)
+        .map_err(|why| anyhow::anyhow!("--accel kvm: KVM cannot be used here: {why}"))?;
+    if backend == Backend::Kvm {
+        if args.max_instructions.is_some() {
+            bail!("--max-instructions counts interpreted instructions: it needs --accel interp");
+        }
+        pc.set_backend(Backend::Kvm)
+            .map_err(|why| anyhow::anyhow!("--accel: KVM cannot be used here: {why}"))?;
+        eprintln!("glassbox: running on KVM (devices, BIOS and disks as under the interpreter)");
+    } else if let Some(why) = why_not {
+        eprintln!("glassbox: running in the interpreter; KVM not used: {why}");
+    }
     let debugging = args.debug || args.gdb.is_some() || args.trace.is_some();
     let stop = if debugging {
         if args.debug && args.gdb.is_some() {
@@ -427,6 +446,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     if args.stats {
         let s = pc.stats();
+        eprintln!("back end: {}", pc.backend());
         eprintln!("instructions: {}", s.instructions);
         eprintln!("cycles: {}", s.cycles);
         eprintln!("wall time: {:.3} s", s.wall.as_secs_f64());
@@ -450,12 +470,17 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             4
         }
         Stop::Unsupported(what) => {
-            eprintln!(
-                "glassbox: the guest used {what}, which is not emulated yet (at {:#x})",
-                pc.cpu.pc_linear()
-            );
+            match pc.accel_error() {
+                Some(e) => eprintln!("glassbox: {e} (at {:#x})", pc.cpu.pc_linear()),
+                None => eprintln!(
+                    "glassbox: the guest used {what}, which is not emulated yet (at {:#x})",
+                    pc.cpu.pc_linear()
+                ),
+            }
             6
         }
+        // Only the debugger sets KVM breakpoints and port watches.
+        Stop::IoAccess(_) | Stop::Breakpoint(_) => 0,
     };
     Ok(ExitCode::from(code))
 }

@@ -986,9 +986,32 @@ impl Cpu {
         self.rep_pending = false;
         let v = bus.acknowledge_interrupt(self.cycles);
         self.cycles += 61;
+        self.enter_external(bus, v);
+    }
+
+    fn enter_external<B: Bus>(&mut self, bus: &mut B, vector: u8) {
         let ret = self.eip;
-        self.note_interrupt(v, IntSource::Hardware, None, ret);
-        self.deliver(bus, Fault::new(v), ret);
+        self.note_interrupt(vector, IntSource::Hardware, None, ret);
+        self.deliver(bus, Fault::new(vector), ret);
+    }
+
+    /// Enters the handler of an external interrupt that was already acknowledged elsewhere
+    /// (a hardware back end had it queued for injection when the machine moved to the
+    /// interpreter).
+    pub fn deliver_external<B: Bus>(&mut self, bus: &mut B, vector: u8) {
+        self.halted = false;
+        self.rep_pending = false;
+        self.enter_external(bus, vector);
+    }
+
+    /// Whether interrupts are inhibited until after the next instruction (MOV SS, POP SS, STI).
+    pub fn interrupt_shadow(&self) -> bool {
+        self.shadow
+    }
+
+    /// Sets the interrupt shadow (moving a running CPU between back ends).
+    pub fn set_interrupt_shadow(&mut self, on: bool) {
+        self.shadow = on;
     }
 
     /// Runs until the cycle counter reaches `until`, the CPU halts, or an instruction needs the

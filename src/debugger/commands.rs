@@ -7,6 +7,7 @@
 use super::expr::{Expr, Reg};
 use super::inspect::{self, Examine};
 use super::{Debugger, Owner, PointKind, Resume, Rw, Space, StopReason};
+use crate::accel::Backend;
 use crate::cpu::decode::seg;
 use crate::machine::Pc;
 use std::io::Write;
@@ -48,6 +49,7 @@ const HELP: &[Help] = &[
     Help { names: &["modeb", "modebreak"], args: "", text: "stop after a CPU mode switch (real, protected, virtual-8086)" },
     Help { names: &["sb"], args: "N", text: "stop after N more instructions" },
     Help { names: &["sba"], args: "N", text: "stop when the instruction counter reaches N" },
+    Help { names: &["accel"], args: "[kvm|interp]", text: "show or change the back end: the machine moves with its whole CPU state (continue runs on KVM; stepping always interprets)" },
     Help { names: &["magic"], args: "on|off", text: "stop after `xchg bx, bx` (Bochs's magic breakpoint)" },
     Help { names: &["r", "regs", "reg", "registers", "info registers"], args: "", text: "general registers, EIP and EFLAGS decoded" },
     Help { names: &["sreg"], args: "", text: "segment registers with their hidden descriptor caches; LDTR, TR, GDTR, IDTR" },
@@ -332,6 +334,24 @@ impl Debugger {
                 };
                 let id = self.add_point(PointKind::ICount(at), None, Owner::User);
                 io(writeln!(out, "point {id}: stop at instruction {at}"))?;
+                Ok(Outcome::Prompt)
+            }
+            "accel" => {
+                let to = match rest.trim() {
+                    "" => None,
+                    "kvm" => Some(Backend::Kvm),
+                    "interp" => Some(Backend::Interp),
+                    other => {
+                        return Err(format!(
+                            "accel: `{other}` is not a back end (kvm or interp)"
+                        ))
+                    }
+                };
+                if let Some(to) = to {
+                    pc.set_backend(to)
+                        .map_err(|why| format!("accel: KVM cannot be used here: {why}"))?;
+                }
+                io(writeln!(out, "back end: {}", pc.backend()))?;
                 Ok(Outcome::Prompt)
             }
             "magic" => {
@@ -698,8 +718,9 @@ mod tests {
         // The help table names each command the dispatcher knows.
         for c in [
             "s", "p", "c", "q", "vb", "lb", "pb", "blist", "bpe", "bpd", "d", "watch", "unwatch",
-            "iob", "intb", "modeb", "sb", "sba", "magic", "r", "sreg", "creg", "dreg", "x", "xp",
-            "u", "stack", "set", "setpmem", "print", "type", "trace", "show", "source", "help",
+            "iob", "intb", "modeb", "sb", "sba", "magic", "accel", "r", "sreg", "creg", "dreg",
+            "x", "xp", "u", "stack", "set", "setpmem", "print", "type", "trace", "show", "source",
+            "help",
         ] {
             assert!(HELP.iter().any(|h| h.names.contains(&c)), "{c} has no help");
         }

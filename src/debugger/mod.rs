@@ -19,9 +19,10 @@ pub mod trace;
 
 pub use commands::Outcome;
 
+use crate::accel::Backend;
 use crate::cpu::decode::{self, seg};
 use crate::cpu::{CpuEvent, Segment};
-use crate::machine::{Access, AccessKind, Pc, RunLimits, Stepped, Stop};
+use crate::machine::{Access, AccessKind, IoWatch, Pc, RunLimits, Stepped, Stop};
 use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -198,6 +199,13 @@ pub enum Resume {
     Continue,
 }
 
+/// What KVM watches for the debugger: port ranges, and code addresses with the index of the
+/// point each belongs to.
+struct KvmWatch {
+    ports: Vec<IoWatch>,
+    addrs: Vec<(u32, usize)>,
+}
+
 /// Why the machine stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StopReason {
@@ -245,6 +253,12 @@ impl fmt::Display for StopReason {
             StopReason::Machine(Stop::Slice) => write!(f, "paused"),
             StopReason::Machine(Stop::Unsupported(what)) => {
                 write!(f, "the guest used {what}, which is not emulated yet")
+            }
+            StopReason::Machine(Stop::IoAccess(a)) => {
+                write!(f, "port access {:#06x} ({} bytes)", a.addr, a.size)
+            }
+            StopReason::Machine(Stop::Breakpoint(lin)) => {
+                write!(f, "breakpoint at linear {lin:#x}")
             }
         }
     }
@@ -514,8 +528,12 @@ impl Debugger {
 
     /// Whether anything needs the machine stepped one instruction at a time.
     fn needs_stepping(&self) -> bool {
-        self.points.iter().any(|p| p.enabled)
-            || self.magic
+        self.points.iter().any(|p| p.enabled) || self.watches_every_step()
+    }
+
+    /// Whether a switch other than the points looks at every instruction.
+    fn watches_every_step(&self) -> bool {
+        self.magic
             || self.trace
             || self.show_int
             || self.show_mode
@@ -550,6 +568,11 @@ impl Debugger {
         if !self.needs_stepping() && self.steps_left == u64::MAX {
             return self.run_fast(pc, budget);
         }
+        if pc.backend() == Backend::Kvm && self.steps_left == u64::MAX {
+            if let Some(watch) = self.kvm_watch(pc) {
+                return self.run_kvm_watched(pc, watch, out);
+            }
+        }
         self.detailed = self.wants_detail();
         for n in 0..budget {
             if n % POLL_STEPS == POLL_STEPS - 1 && self.interrupt.swap(false, Ordering::Relaxed) {
@@ -575,11 +598,109 @@ impl Debugger {
         }
     }
 
-    /// `continue` with nothing to watch: the machine's own run loop in slices of instructions,
-    /// looking at the interrupt flag between them.
+    /// The points KVM can watch by itself, when those are all there is to watch: port ranges
+    /// (every port access leaves the guest anyway) and up to four breakpoint addresses (the
+    /// debug registers). `None` when something else needs the interpreter's stepping.
+    fn kvm_watch(&self, pc: &Pc) -> Option<KvmWatch> {
+        let others = self.watches_every_step() || self.max_instructions.is_some();
+        if others || pc.cpu.protected() {
+            return None;
+        }
+        let mut ports = Vec::new();
+        let mut addrs = Vec::new();
+        for (i, p) in self.points.iter().enumerate().filter(|(_, p)| p.enabled) {
+            match p.kind {
+                PointKind::Io { first, last, on } => ports.push(IoWatch {
+                    first,
+                    last,
+                    reads: on != Rw::Write,
+                    writes: on != Rw::Read,
+                }),
+                // Real mode: linear = physical = selector * 16 + offset.
+                PointKind::Virtual { cs, eip } => addrs.push(((cs as u32) * 16 + eip, i)),
+                PointKind::Linear(a) | PointKind::Physical(a) => addrs.push((a, i)),
+                _ => return None,
+            }
+        }
+        (addrs.len() <= 4).then_some(KvmWatch { ports, addrs })
+    }
+
+    /// `continue` on KVM with port and address points watched by KVM itself. The first
+    /// instruction is stepped in the interpreter (it may sit on a breakpoint already).
+    fn run_kvm_watched(
+        &mut self,
+        pc: &mut Pc,
+        KvmWatch { ports, addrs }: KvmWatch,
+        out: &mut dyn Write,
+    ) -> Option<StopReason> {
+        if self.skip_address_points {
+            self.detailed = self.wants_detail();
+            return self.one_step(pc, out);
+        }
+        if let Some(stop) = self.ended {
+            return Some(StopReason::Machine(stop));
+        }
+        pc.kvm_io_watch = ports;
+        pc.kvm_breakpoints = addrs.iter().map(|&(a, _)| a).collect();
+        let end = pc.cpu.cycles.saturating_add(pc.clock_hz() / 100);
+        let stop = pc.run_until(end, RunLimits::default());
+        pc.kvm_io_watch.clear();
+        pc.kvm_breakpoints.clear();
+        if self.interrupt.swap(false, Ordering::Relaxed) {
+            return Some(StopReason::Interrupted);
+        }
+        match stop {
+            Stop::Slice => None,
+            Stop::IoAccess(a) => {
+                let i = self.points.iter().position(|p| {
+                    p.enabled
+                        && matches!(p.kind, PointKind::Io { first, last, on }
+                            if on.matches(a.kind)
+                                && (a.addr as u16) <= last
+                                && (a.addr as u16).wrapping_add(a.size as u16 - 1) >= first)
+                })?;
+                let what = format!("I/O breakpoint: {}", inspect::describe_io(pc, &a));
+                self.fire(pc, i, what, Some(a))
+            }
+            Stop::Breakpoint(lin) => {
+                let &(_, i) = addrs.iter().find(|&&(a, _)| a == lin)?;
+                let what = match self.points[i].kind {
+                    PointKind::Virtual { cs, eip } => format!("breakpoint at {cs:04x}:{eip:04x}"),
+                    PointKind::Physical(a) => format!("breakpoint at physical {a:#x}"),
+                    _ => format!("breakpoint at linear {lin:#x}"),
+                };
+                let r = self.fire(pc, i, what, None);
+                // A condition that did not hold: go on past the breakpoint.
+                self.skip_address_points = r.is_none();
+                r
+            }
+            other => {
+                self.note_end(other);
+                Some(StopReason::Machine(other))
+            }
+        }
+    }
+
+    /// `continue` with nothing to watch: the machine's own run loop in slices of instructions
+    /// (of time under KVM, which counts no instructions), looking at the interrupt flag
+    /// between them.
     fn run_fast(&mut self, pc: &mut Pc, budget: u64) -> Option<StopReason> {
         if let Some(stop) = self.ended {
             return Some(StopReason::Machine(stop));
+        }
+        if pc.backend() == Backend::Kvm && self.max_instructions.is_none() {
+            let end = pc.cpu.cycles.saturating_add(pc.clock_hz() / 100);
+            let stop = pc.run_until(end, RunLimits::default());
+            if self.interrupt.swap(false, Ordering::Relaxed) {
+                return Some(StopReason::Interrupted);
+            }
+            return match stop {
+                Stop::Slice => None,
+                other => {
+                    self.note_end(other);
+                    Some(StopReason::Machine(other))
+                }
+            };
         }
         let slice = budget.clamp(1, 1 << 22);
         let mut target = pc.cpu.instructions.saturating_add(slice);

@@ -52,6 +52,8 @@ pub struct ConfigFile {
     pub serial: Option<String>,
     /// Port 0xE9 console: "stdio", "file:PATH", "none".
     pub debugcon: Option<String>,
+    /// CPU back end: "interp", "kvm", "auto".
+    pub accel: Option<crate::accel::AccelChoice>,
 }
 
 /// A CPU model name as written in a file.

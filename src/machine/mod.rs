@@ -9,12 +9,15 @@
 
 mod assemble;
 pub mod config;
+#[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
+mod kvm;
 mod observe;
 
 pub use assemble::{Boot, Drives};
 
 pub use observe::{Access, AccessKind, Stepped};
 
+use crate::accel::Backend;
 use crate::cpu::{self, Bus, Cpu, CpuModel};
 use crate::mem::{MemError, Memory, Mmio};
 use glassbox_devices::bus::ResetKind;
@@ -214,8 +217,14 @@ pub enum Stop {
     Slice,
     /// The CPU halted with nothing left that could wake it (interrupts off or no timer).
     Halted,
-    /// The guest used something not emulated yet.
+    /// The guest used something not emulated yet (or the back end failed: see
+    /// [`Pc::accel_error`]).
     Unsupported(&'static str),
+    /// Under KVM: a port access matching [`Pc::kvm_io_watch`] completed (the CPU is after the
+    /// instruction).
+    IoAccess(Access),
+    /// Under KVM: the CPU reached one of [`Pc::kvm_breakpoints`] (a linear address).
+    Breakpoint(u32),
 }
 
 /// Limits for a run.
@@ -270,6 +279,40 @@ pub struct Pc {
     clock_hz: u64,
     wall: Duration,
     resets: u64,
+    /// Under KVM: ports whose accesses stop the run ([`Stop::IoAccess`]).
+    pub kvm_io_watch: Vec<IoWatch>,
+    /// Under KVM: linear addresses that stop the run ([`Stop::Breakpoint`]); at most four
+    /// (the CPU's debug registers).
+    pub kvm_breakpoints: Vec<u32>,
+    #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
+    kvm: Option<Box<kvm::KvmBackend>>,
+    accel_error: Option<String>,
+}
+
+/// A port range the KVM loop stops after (the debugger's I/O breakpoints).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoWatch {
+    /// First port.
+    pub first: u16,
+    /// Last port.
+    pub last: u16,
+    /// Stop after `IN`s.
+    pub reads: bool,
+    /// Stop after `OUT`s.
+    pub writes: bool,
+}
+
+impl IoWatch {
+    /// Whether the port access `a` falls in the range with a watched direction.
+    pub fn matches(&self, a: &Access) -> bool {
+        let hi = (a.addr as u16).wrapping_add(a.size as u16 - 1);
+        let kind_ok = match a.kind {
+            AccessKind::In => self.reads,
+            AccessKind::Out => self.writes,
+            _ => false,
+        };
+        kind_ok && (a.addr as u16) <= self.last && hi >= self.first
+    }
 }
 
 impl Pc {
@@ -297,6 +340,11 @@ impl Pc {
             clock_hz,
             wall: Duration::ZERO,
             resets: 0,
+            kvm_io_watch: Vec::new(),
+            kvm_breakpoints: Vec::new(),
+            #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
+            kvm: None,
+            accel_error: None,
         };
         pc.apply_a20();
         Ok(pc)
@@ -490,7 +538,59 @@ impl Pc {
         stop
     }
 
+    /// The back end the machine runs on.
+    pub fn backend(&self) -> Backend {
+        #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
+        if self.kvm.is_some() {
+            return Backend::Kvm;
+        }
+        Backend::Interp
+    }
+
+    /// Moves the machine to another back end, at the instruction boundary where it stands,
+    /// with its whole CPU state. `Err` says why KVM cannot be used (the machine then stays
+    /// where it was).
+    pub fn set_backend(&mut self, to: Backend) -> Result<(), String> {
+        match to {
+            Backend::Interp => {
+                // Between slices the CPU state is already the machine's; only KVM's private
+                // copy goes.
+                #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
+                {
+                    self.kvm = None;
+                }
+                Ok(())
+            }
+            Backend::Kvm => {
+                #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
+                {
+                    if self.kvm.is_none() {
+                        crate::accel::kvm_usable()?;
+                        let k = kvm::KvmBackend::new().map_err(|e| e.to_string())?;
+                        self.kvm = Some(Box::new(k));
+                    }
+                    Ok(())
+                }
+                #[cfg(not(all(feature = "kvm", target_os = "linux", target_arch = "x86_64")))]
+                {
+                    crate::accel::kvm_usable()
+                }
+            }
+        }
+    }
+
+    /// The error that ended the last run on a hardware back end ([`Stop::Unsupported`]).
+    pub fn accel_error(&self) -> Option<&str> {
+        self.accel_error.as_deref()
+    }
+
     fn run_inner(&mut self, end: u64, limits: RunLimits) -> Stop {
+        #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
+        if self.kvm.is_some() {
+            // KVM cannot count instructions: limits apply to the interpreter only.
+            let _ = limits;
+            return self.run_kvm(end);
+        }
         loop {
             let now = self.cpu.cycles;
             self.board.run_due_events(now);

@@ -16,6 +16,9 @@
 //! space (where a 386 fetches its first instruction), repeated through the top 2 MiB so the
 //! alias survives a disabled A20 gate; on a 286 the top of its 16 MiB space aliases it as well.
 
+mod pagebuf;
+
+pub use pagebuf::PageBuf;
 use thiserror::Error;
 
 /// Page size of the map.
@@ -75,8 +78,8 @@ pub enum MemError {
 
 /// Guest physical memory.
 pub struct Memory {
-    ram: Vec<u8>,
-    rom: Vec<u8>,
+    ram: PageBuf,
+    rom: PageBuf,
     /// Kind of each page (`RAM`, `RAM_CODE`, `UNMAPPED`, `ROM`, `MMIO_BASE + region`). A fixed
     /// size, so that indexing with any page number needs no bounds check.
     map: Box<[u8; PAGES]>,
@@ -91,6 +94,22 @@ pub struct Memory {
     /// `code_epoch + page_epoch[page]`, which only ever grows (modulo 2^32), so a cached
     /// epoch matches exactly while neither part has moved.
     page_epoch: Vec<u32>,
+    /// Bumped whenever what backs a physical page changes (ROM, MMIO windows, A20), so a
+    /// back end that maps memory itself knows to map it again.
+    layout: u64,
+}
+
+/// A run of guest-physical addresses backed by host memory (see [`Memory::host_ranges`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostRange {
+    /// First guest-physical address (page aligned).
+    pub guest: u32,
+    /// Length in bytes (a multiple of the page size).
+    pub len: u32,
+    /// The host address of the first byte, inside the RAM or ROM buffer.
+    pub host: *mut u8,
+    /// ROM: guest writes must not reach it.
+    pub read_only: bool,
 }
 
 /// Granularity of self-modifying-code tracking (bytes, as a shift).
@@ -110,14 +129,15 @@ impl Memory {
             *p = RAM;
         }
         Ok(Memory {
-            ram: vec![0; ram_size as usize],
-            rom: Vec::new(),
+            ram: PageBuf::zeroed(ram_size as usize),
+            rom: PageBuf::zeroed(0),
             map,
             mmio: Vec::new(),
             a20_mask: !0,
             code_chunks: vec![0; (ram_size as usize >> CHUNK_SHIFT).div_ceil(64)],
             code_epoch: 0,
             page_epoch: vec![0; (ram_size as usize).div_ceil(PAGE as usize)],
+            layout: 0,
         })
     }
 
@@ -127,7 +147,8 @@ impl Memory {
         if !len.is_power_of_two() || !(0x1000..=0x10_0000).contains(&len) {
             return Err(MemError::BadRomSize(len));
         }
-        self.rom = image.to_vec();
+        self.rom = PageBuf::from_slice(image);
+        self.layout += 1;
         let low = (0x10_0000 - len as u32) >> PAGE_SHIFT;
         for p in low..0x100 {
             self.map[p as usize] = ROM;
@@ -147,6 +168,7 @@ impl Memory {
         for p in ((0x100_0000 - len) >> PAGE_SHIFT)..(0x100_0000 >> PAGE_SHIFT) {
             self.map[p as usize] = ROM;
         }
+        self.layout += 1;
     }
 
     /// Registers an MMIO window; returns its region index.
@@ -171,6 +193,7 @@ impl Memory {
             self.map[p as usize] = MMIO_BASE + idx as u8;
         }
         self.mmio.push((start, len));
+        self.layout += 1;
         Ok(idx)
     }
 
@@ -180,6 +203,7 @@ impl Memory {
         if mask != self.a20_mask {
             // Physical addresses now reach other bytes: cached instructions are stale.
             self.invalidate_all_code();
+            self.layout += 1;
         }
         self.a20_mask = mask;
     }
@@ -232,6 +256,54 @@ impl Memory {
     /// Invalidates every cached instruction (after bulk changes to memory or its mapping).
     pub fn invalidate_all_code(&mut self) {
         self.code_epoch = self.code_epoch.wrapping_add(1);
+    }
+
+    /// A number that changes whenever [`Memory::host_ranges`] would change.
+    pub fn layout_generation(&self) -> u64 {
+        self.layout
+    }
+
+    /// The guest-physical ranges backed directly by the RAM or ROM buffers, merged into
+    /// maximal runs; everything else (MMIO windows, unmapped space) is left out and must be
+    /// served through the machine's bus. The pointers stay valid while `self` lives.
+    ///
+    /// With the A20 gate closed, the megabyte above 1 MiB is mapped onto the first one (the
+    /// wrap-around real-mode programs rely on); higher odd megabytes keep their own memory,
+    /// where the interpreter would wrap them too.
+    pub fn host_ranges(&self) -> Vec<HostRange> {
+        let mut out: Vec<HostRange> = Vec::new();
+        for p in 0..PAGES as u32 {
+            let addr = p << PAGE_SHIFT;
+            let eff = if addr >> 20 == 1 {
+                addr & self.a20_mask
+            } else {
+                addr
+            };
+            let (host, read_only) = match self.map[(eff >> PAGE_SHIFT) as usize] {
+                RAM | RAM_CODE => (self.ram.as_host_ptr().wrapping_add(eff as usize), false),
+                ROM if !self.rom.is_empty() => {
+                    let o = eff as usize & (self.rom.len() - 1);
+                    (self.rom.as_host_ptr().wrapping_add(o), true)
+                }
+                _ => continue,
+            };
+            if let Some(last) = out.last_mut() {
+                if last.guest as u64 + last.len as u64 == addr as u64
+                    && last.host.wrapping_add(last.len as usize) == host
+                    && last.read_only == read_only
+                {
+                    last.len += PAGE;
+                    continue;
+                }
+            }
+            out.push(HostRange {
+                guest: addr,
+                len: PAGE,
+                host,
+                read_only,
+            });
+        }
+        out
     }
 
     /// Whether the A20 gate is open.
@@ -439,6 +511,50 @@ mod tests {
         // With A20 closed the 4 GiB alias still reaches the ROM.
         m.set_a20(false);
         assert_eq!(m.read8(0xFFFF_FFF0), Ok(0xEA));
+    }
+
+    #[test]
+    fn host_ranges_follow_the_page_map_and_the_a20_gate() {
+        let mut m = Memory::new(4 << 20).unwrap();
+        m.add_mmio(0xA0000, 0x20000).unwrap();
+        m.load_rom(&[0u8; 0x10000]).unwrap();
+        let ram = m.ram.as_host_ptr();
+        let rom = m.rom.as_host_ptr();
+        let r = m.host_ranges();
+        let range = |guest, len, host, read_only| HostRange {
+            guest,
+            len,
+            host,
+            read_only,
+        };
+        assert_eq!(r[0], range(0, 0xA0000, ram, false));
+        assert_eq!(
+            r[1],
+            range(0xC0000, 0x30000, ram.wrapping_add(0xC0000), false)
+        );
+        assert_eq!(r[2], range(0xF0000, 0x10000, rom, true));
+        assert_eq!(
+            r[3],
+            range(0x100000, 0x300000, ram.wrapping_add(0x100000), false)
+        );
+        // The top 2 MiB repeat the ROM, one range per copy.
+        assert_eq!(r.len(), 4 + 32);
+        assert!(r[4..]
+            .iter()
+            .all(|x| x.host == rom && x.len == 0x10000 && x.read_only));
+        assert_eq!(r[4].guest, 0xFFE0_0000);
+
+        let before = m.layout_generation();
+        m.set_a20(false);
+        assert_ne!(m.layout_generation(), before);
+        let r = m.host_ranges();
+        // The second megabyte now shows the first, holes included.
+        assert_eq!(r[3], range(0x100000, 0xA0000, ram, false));
+        assert_eq!(r[5], range(0x1F0000, 0x10000, rom, true));
+        assert_eq!(
+            r[6],
+            range(0x200000, 0x200000, ram.wrapping_add(0x200000), false)
+        );
     }
 
     #[test]
