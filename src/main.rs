@@ -7,7 +7,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use glassbox::accel::Backend;
+use glassbox::accel::{AccelChoice, Backend};
 use glassbox::cpu::CpuModel;
 use glassbox::debugger::trace::{TraceFilter, Tracer};
 use glassbox::debugger::{cli, gdb, Debugger, StopReason};
@@ -381,12 +381,19 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     }
     pc.cpu.decode_cache = args.decode_cache == OnOff::On;
     let accel = args.accel.or(file.accel).unwrap_or_default();
-    let (backend, why_not) = glassbox::accel::resolve(accel)
-        .map_err(|why| anyhow::anyhow!("--accel kvm: KVM cannot be used here: {why}"))?;
-    if backend == Backend::Kvm {
-        if args.max_instructions.is_some() {
-            bail!("--max-instructions counts interpreted instructions: it needs --accel interp");
+    let (backend, why_not) = match accel {
+        // KVM counts no instructions.
+        AccelChoice::Kvm if args.max_instructions.is_some() => {
+            bail!("--max-instructions counts interpreted instructions: it needs --accel interp")
         }
+        AccelChoice::Auto if args.max_instructions.is_some() => (
+            Backend::Interp,
+            Some("--max-instructions needs the interpreter's instruction count".to_string()),
+        ),
+        _ => glassbox::accel::resolve(accel)
+            .map_err(|why| anyhow::anyhow!("--accel kvm: KVM cannot be used here: {why}"))?,
+    };
+    if backend == Backend::Kvm {
         pc.set_backend(Backend::Kvm)
             .map_err(|why| anyhow::anyhow!("--accel: KVM cannot be used here: {why}"))?;
         eprintln!("glassbox: running on KVM (devices, BIOS and disks as under the interpreter)");
@@ -447,10 +454,17 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if args.stats {
         let s = pc.stats();
         eprintln!("back end: {}", pc.backend());
-        eprintln!("instructions: {}", s.instructions);
-        eprintln!("cycles: {}", s.cycles);
-        eprintln!("wall time: {:.3} s", s.wall.as_secs_f64());
-        eprintln!("guest MIPS: {:.1}", s.mips());
+        if pc.backend() == Backend::Kvm {
+            // KVM counts no instructions: only the interpreted ones are known.
+            eprintln!("instructions (interpreted): {}", s.instructions);
+            eprintln!("cycles: {} (host time)", s.cycles);
+            eprintln!("wall time: {:.3} s", s.wall.as_secs_f64());
+        } else {
+            eprintln!("instructions: {}", s.instructions);
+            eprintln!("cycles: {}", s.cycles);
+            eprintln!("wall time: {:.3} s", s.wall.as_secs_f64());
+            eprintln!("guest MIPS: {:.1}", s.mips());
+        }
     }
     let code = match stop {
         Stop::Exit(v) => ((v << 1) | 1) as u8,

@@ -111,6 +111,11 @@ fn bad_flags_are_clear_errors() {
         (&["run", "--memory", "100"], "memory size"),
         (&["run", "--debugcon", "printer"], "--debugcon"),
         (&["run", "--entry", "hello"], "--entry"),
+        (&["run", "--accel", "fast"], "--accel"),
+        (
+            &["run", "--accel", "kvm", "--max-instructions", "10"],
+            "--max-instructions",
+        ),
         (&["run", "--load", "nofile"], "FILE@ADDR"),
         (
             &["run", "--bios", "/nonexistent/glassbox.rom"],
@@ -181,6 +186,9 @@ fn bad_disks_and_configs_are_clear_errors() {
     let cfg = scratch("bad2.ron", b"(display: \"vga\")\n");
     let e = stderr(&glassbox(&["run", cfg.to_str().unwrap()]));
     assert!(e.contains("bad2.ron:1") && e.contains("\"window\""), "{e}");
+    let cfg = scratch("bad3.ron", b"(accel: \"fast\")\n");
+    let e = stderr(&glassbox(&["run", cfg.to_str().unwrap()]));
+    assert!(e.contains("bad3.ron:1") && e.contains("\"kvm\""), "{e}");
     // Unknown key names and screen dump formats.
     let o = glassbox(&["run", "--type", "<nokey>"]);
     assert_eq!(o.status.code(), Some(8));

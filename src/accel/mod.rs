@@ -10,12 +10,10 @@
 #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
 pub mod kvm;
 
-use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The back end a user asked for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum AccelChoice {
     /// The interpreter: every instruction stepped, the same run every time.
     #[default]

@@ -11,6 +11,7 @@
 //!     snapshot: true,             // guest writes go to a throw-away overlay
 //!     display: "none",            // "window", "text", "none"
 //!     serial: "stdio",            // COM1: "stdio", "file:PATH", "none"
+//!     accel: "interp",            // "interp", "kvm", "auto"
 //! )
 //! ```
 //!
@@ -118,6 +119,12 @@ where
 }
 
 impl<'de> Deserialize<'de> for ClockMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        choice(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for crate::accel::AccelChoice {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         choice(d)
     }
@@ -260,6 +267,7 @@ mod tests {
                 snapshot: true,
                 display: "text",
                 serial: "file:com1.txt",
+                accel: "auto",
             )"#,
         )
         .unwrap();
@@ -272,6 +280,7 @@ mod tests {
         );
         assert_eq!(c.display, Some(DisplayKind::Text));
         assert_eq!(c.snapshot, Some(true));
+        assert_eq!(c.accel, Some(crate::accel::AccelChoice::Auto));
     }
 
     #[test]
