@@ -26,12 +26,18 @@
 //! until something needs the run loop. A write to cached code starts a new "code epoch" in
 //! [`mem::Memory`], which retires every trace. `--decode-cache off` turns this off and shows
 //! the same machine decoding every instruction afresh.
+//!
+//! ## Checking the interpreter
+//! [`difftest`] runs random instruction sequences on the interpreter and on a reference — a
+//! real CPU through KVM, or the interpreter without its decode cache — and compares the end
+//! states, shrinking any mismatch to a short reproducer.
 
 #![warn(missing_docs)]
 
 pub mod accel;
 pub mod cpu;
 pub mod debugger;
+pub mod difftest;
 pub mod frontend;
 pub mod machine;
 pub mod mem;

@@ -32,6 +32,9 @@ enum Command {
     /// Test harnesses.
     #[command(subcommand)]
     Suite(SuiteCommand),
+    /// Random instruction sequences on the interpreter and on a reference (the host CPU
+    /// through KVM), compared; the last line is `N sequences, M mismatches`.
+    Difftest(glassbox::difftest::cli::DifftestArgs),
 }
 
 #[derive(clap::Args, Default)]
@@ -537,12 +540,35 @@ fn suite(cmd: SuiteCommand) -> Result<ExitCode> {
     })
 }
 
+/// `glassbox difftest`: status 0 without mismatches, 1 with.
+fn difftest(args: &glassbox::difftest::cli::DifftestArgs) -> Result<ExitCode> {
+    let mismatches = glassbox::difftest::cli::run(args, |ram| {
+        #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
+        {
+            glassbox::difftest::kvm::KvmBackend::new(ram).map(|b| Box::new(b) as _)
+        }
+        #[cfg(not(all(feature = "kvm", target_os = "linux", target_arch = "x86_64")))]
+        {
+            let _ = ram;
+            Err(glassbox::accel::kvm_usable()
+                .err()
+                .unwrap_or_else(|| "this build has no KVM back end".into()))
+        }
+    })?;
+    Ok(if mismatches == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run(args)) => run(*args),
         None => run(RunArgs::default()),
         Some(Command::Suite(cmd)) => suite(cmd),
+        Some(Command::Difftest(args)) => difftest(&args),
     };
     match result {
         Ok(code) => code,

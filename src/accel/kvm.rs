@@ -62,7 +62,7 @@ pub struct OpenBus;
 
 impl ExitHandler for OpenBus {
     fn io_read(&mut self, _port: u16, size: u8) -> u32 {
-        u32::MAX >> (32 - 8 * size.clamp(1, 4) as u32)
+        crate::cpu::bus::open_bus(size)
     }
     fn io_write(&mut self, _port: u16, _size: u8, _value: u32) {}
     fn mem_read(&mut self, _addr: u64, data: &mut [u8]) {

@@ -5,6 +5,11 @@
 //! are physical (after segmentation, paging and the address-bus mask of the model). A multi-byte
 //! access never crosses a 4 KiB page: the CPU splits such accesses into bytes.
 
+/// What a read of `size` bytes (1, 2 or 4) from nothing returns: all ones, as a floating bus.
+pub fn open_bus(size: u8) -> u32 {
+    u32::MAX >> (32 - 8 * size.clamp(1, 4) as u32)
+}
+
 /// Memory, I/O ports and the interrupt line, as the CPU sees them.
 pub trait Bus {
     /// Reads a byte of physical memory.

@@ -64,11 +64,7 @@ impl Bus for TestBus {
         self.poke(a, v);
     }
     fn io_read(&mut self, _port: u16, size: u8, _now: u64) -> u32 {
-        match size {
-            1 => 0xFF,
-            2 => 0xFFFF,
-            _ => 0xFFFF_FFFF,
-        }
+        crate::cpu::bus::open_bus(size)
     }
     fn io_write(&mut self, _port: u16, _size: u8, _value: u32, _now: u64) {}
 }
