@@ -398,6 +398,53 @@ fn instructions_kvm_cannot_emulate_run_in_the_interpreter() {
 }
 
 #[test]
+fn x87_state_survives_a_stay_in_the_interpreter() {
+    if !kvm("x87_state_survives_a_stay_in_the_interpreter") {
+        return;
+    }
+    if !hardware_virtualization() {
+        // The software emulator has no x87 arithmetic: FLD1 would go to the interpreter.
+        // (`accel::kvm`'s unit tests check the register round trip itself.)
+        eprintln!("SKIPPED x87_state_survives_a_stay_in_the_interpreter: KVM without vmx/svm");
+        return;
+    }
+    // fninit; fld1; nop x3; fstp qword [0x600]; mov al, [0x606]; out 0xe9, al; exit 0.
+    // The interpreter has no x87 yet: 1.0 reaches memory only if the FPU registers KVM had
+    // come back with the machine.
+    let code = [
+        0xDB, 0xE3, 0xD9, 0xE8, 0x90, 0x90, 0x90, 0xDD, 0x1E, 0x00, 0x06, 0xA0, 0x06, 0x06, 0xE6,
+        0xE9, 0xB0, 0x00, 0xE6, 0xF4,
+    ];
+    let mut pc = machine(CpuModel::I486);
+    pc.load_image(0x7C00, &code).unwrap();
+    pc.set_entry(0, 0x7C00);
+    pc.set_backend(Backend::Kvm).unwrap();
+    let mut dbg = Debugger::new();
+    let id = dbg.add_point(PointKind::Linear(0x7C04), None, Owner::User);
+    let mut out = Vec::new();
+    let r = dbg.resume(&mut pc, Resume::Continue, &mut out);
+    assert!(
+        matches!(r, StopReason::Point { id: hit, .. } if hit == id),
+        "{r:?}"
+    );
+    pc.set_backend(Backend::Interp).unwrap();
+    for _ in 0..3 {
+        dbg.resume(&mut pc, Resume::Step(1), &mut out);
+    }
+    assert_eq!(pc.cpu.pc_linear(), 0x7C07);
+    pc.set_backend(Backend::Kvm).unwrap();
+    dbg.delete_point(id);
+    assert_eq!(
+        run_to_stop(&mut pc, 1),
+        Stop::Exit(0),
+        "{:?}",
+        pc.accel_error()
+    );
+    // The high byte-but-one of 1.0 as a double (0x3FF0_0000_0000_0000).
+    assert_eq!(pc.debug_output(), [0xF0]);
+}
+
+#[test]
 fn auto_picks_the_interpreter_without_hardware_virtualization() {
     let (backend, why) = accel::resolve(accel::AccelChoice::Auto).unwrap();
     if hardware_virtualization() && accel::kvm_usable().is_ok() {

@@ -767,6 +767,32 @@ mod tests {
         assert_eq!(k.run(&mut OpenBus, None).unwrap(), RunExit::Halt);
         k.get_state(&mut back).unwrap();
         assert_eq!(back.eip, 0x1001);
+
+        // What the interpreter does not model comes back unchanged: x87 registers and MSRs.
+        let mut fpu = k.vcpu.get_fpu().unwrap();
+        fpu.fcw = 0x027F;
+        fpu.fpr[0][..10].copy_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0x80, 0xFF, 0x3F]); // 1.0
+        fpu.ftwx = 1;
+        k.vcpu.set_fpu(&fpu).unwrap();
+        let sysenter_cs = Msrs::from_entries(&[kvm_msr_entry {
+            index: 0x174,
+            data: 0x10,
+            ..Default::default()
+        }])
+        .unwrap();
+        k.vcpu.set_msrs(&sysenter_cs).unwrap();
+        k.get_state(&mut back).unwrap();
+        k.set_state(&Cpu::new(crate::cpu::CpuModel::I486)).unwrap();
+        k.set_state(&back).unwrap();
+        let again = k.vcpu.get_fpu().unwrap();
+        assert_eq!((again.fcw, again.fpr[0], again.ftwx), (0x027F, fpu.fpr[0], 1));
+        let mut msr = Msrs::from_entries(&[kvm_msr_entry {
+            index: 0x174,
+            ..Default::default()
+        }])
+        .unwrap();
+        k.vcpu.get_msrs(&mut msr).unwrap();
+        assert_eq!(msr.as_slice()[0].data, 0x10);
         eprintln!("HLT round trip took {:?}", start.elapsed());
     }
 }

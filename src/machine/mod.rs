@@ -284,8 +284,12 @@ pub struct Pc {
     /// Under KVM: linear addresses that stop the run ([`Stop::Breakpoint`]); at most four
     /// (the CPU's debug registers).
     pub kvm_breakpoints: Vec<u32>,
+    /// The KVM machine, kept while the interpreter runs (it holds the state the interpreter
+    /// does not model, such as x87/SSE registers and MSRs, for the way back).
     #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
     kvm: Option<Box<kvm::KvmBackend>>,
+    /// The machine runs on KVM (else on the interpreter).
+    on_kvm: bool,
     accel_error: Option<String>,
 }
 
@@ -344,6 +348,7 @@ impl Pc {
             kvm_breakpoints: Vec::new(),
             #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
             kvm: None,
+            on_kvm: false,
             accel_error: None,
         };
         pc.apply_a20();
@@ -540,11 +545,11 @@ impl Pc {
 
     /// The back end the machine runs on.
     pub fn backend(&self) -> Backend {
-        #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
-        if self.kvm.is_some() {
-            return Backend::Kvm;
+        if self.on_kvm {
+            Backend::Kvm
+        } else {
+            Backend::Interp
         }
-        Backend::Interp
     }
 
     /// Moves the machine to another back end, at the instruction boundary where it stands,
@@ -553,12 +558,9 @@ impl Pc {
     pub fn set_backend(&mut self, to: Backend) -> Result<(), String> {
         match to {
             Backend::Interp => {
-                // Between slices the CPU state is already the machine's; only KVM's private
-                // copy goes.
-                #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
-                {
-                    self.kvm = None;
-                }
+                // Between slices the CPU state is already the machine's. KVM keeps what the
+                // interpreter does not model until the machine comes back.
+                self.on_kvm = false;
                 Ok(())
             }
             Backend::Kvm => {
@@ -569,6 +571,7 @@ impl Pc {
                         let k = kvm::KvmBackend::new().map_err(|e| e.to_string())?;
                         self.kvm = Some(Box::new(k));
                     }
+                    self.on_kvm = true;
                     Ok(())
                 }
                 #[cfg(not(all(feature = "kvm", target_os = "linux", target_arch = "x86_64")))]
@@ -586,7 +589,7 @@ impl Pc {
 
     fn run_inner(&mut self, end: u64, limits: RunLimits) -> Stop {
         #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
-        if self.kvm.is_some() {
+        if self.on_kvm {
             // KVM cannot count instructions: limits apply to the interpreter only.
             let _ = limits;
             return self.run_kvm(end);
