@@ -785,7 +785,10 @@ mod tests {
         k.set_state(&Cpu::new(crate::cpu::CpuModel::I486)).unwrap();
         k.set_state(&back).unwrap();
         let again = k.vcpu.get_fpu().unwrap();
-        assert_eq!((again.fcw, again.fpr[0], again.ftwx), (0x027F, fpu.fpr[0], 1));
+        assert_eq!(
+            (again.fcw, again.fpr[0], again.ftwx),
+            (0x027F, fpu.fpr[0], 1)
+        );
         let mut msr = Msrs::from_entries(&[kvm_msr_entry {
             index: 0x174,
             ..Default::default()

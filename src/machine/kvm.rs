@@ -202,6 +202,9 @@ impl Pc {
         };
         // After a load the run structure's "can inject" fields are stale: ask for a window.
         let mut fresh = true;
+        // An interrupt was injected and no exit but a kick came since: it may still be queued
+        // (KVM takes one at a time).
+        let mut queued = false;
         loop {
             let now = cycles_now().max(self.cpu.cycles);
             self.cpu.cycles = now;
@@ -237,9 +240,10 @@ impl Pc {
                 }
             }
             if self.board.intr {
-                if !fresh && k.cpu.can_inject() {
+                if !fresh && !queued && k.cpu.can_inject() {
                     let v = self.board.acknowledge_interrupt(now);
                     k.cpu.inject(v)?;
+                    queued = true;
                     k.cpu.request_interrupt_window(false);
                 } else {
                     k.cpu.request_interrupt_window(true);
@@ -257,6 +261,7 @@ impl Pc {
             k.if_flag = k.cpu.interrupt_flag();
             k.synced = None;
             fresh = false;
+            queued &= exit == RunExit::Interrupted;
             match exit {
                 RunExit::Io { .. } => {
                     if let Some(a) = last_io {
