@@ -16,7 +16,16 @@
 //! after an instruction of the sequence (see [`gen::Sequence::undefined_flags`]): in EFLAGS,
 //! and in the FLAGS image of the frame an interrupt or exception pushed when the sequence ended
 //! in a handler (the two bytes at SS:SP+4 of the end state), which holds the flags of the
-//! moment it was taken. The generator keeps undefined flags from flowing anywhere else.
+//! moment it was taken. The generator keeps undefined flags from flowing anywhere else. (A
+//! sequence that rewrote its own code ran other instructions: their undefined flags are
+//! masked too.)
+//!
+//! Not compared, and counted apart: sequences the reference could not execute at all
+//! ([`UNRUNNABLE`]), sequences neither back end brought to `HLT`, and — against a CPU of
+//! another generation — sequences that rewrote their own code and then differ, since a 486's
+//! prefetch queue and a newer CPU legitimately run such code differently. A reference with
+//! known deviations from the manuals (KVM's software emulator) is steered clear of with an
+//! [`Avoid`] profile, announced in the output.
 
 pub mod cli;
 pub mod gen;
