@@ -199,6 +199,16 @@ pub enum Resume {
     Continue,
 }
 
+/// The ports of an `iob` point, in the form the machine matches accesses with.
+fn io_watch(first: u16, last: u16, on: Rw) -> IoWatch {
+    IoWatch {
+        first,
+        last,
+        reads: on != Rw::Write,
+        writes: on != Rw::Read,
+    }
+}
+
 /// What KVM watches for the debugger: port ranges, and code addresses with the index of the
 /// point each belongs to.
 struct KvmWatch {
@@ -610,12 +620,7 @@ impl Debugger {
         let mut addrs = Vec::new();
         for (i, p) in self.points.iter().enumerate().filter(|(_, p)| p.enabled) {
             match p.kind {
-                PointKind::Io { first, last, on } => ports.push(IoWatch {
-                    first,
-                    last,
-                    reads: on != Rw::Write,
-                    writes: on != Rw::Read,
-                }),
+                PointKind::Io { first, last, on } => ports.push(io_watch(first, last, on)),
                 // Real mode: linear = physical = selector * 16 + offset.
                 PointKind::Virtual { cs, eip } => addrs.push(((cs as u32) * 16 + eip, i)),
                 PointKind::Linear(a) | PointKind::Physical(a) => addrs.push((a, i)),
@@ -655,9 +660,7 @@ impl Debugger {
                 let i = self.points.iter().position(|p| {
                     p.enabled
                         && matches!(p.kind, PointKind::Io { first, last, on }
-                            if on.matches(a.kind)
-                                && (a.addr as u16) <= last
-                                && (a.addr as u16).wrapping_add(a.size as u16 - 1) >= first)
+                            if io_watch(first, last, on).matches(&a))
                 })?;
                 let what = format!("I/O breakpoint: {}", inspect::describe_io(pc, &a));
                 self.fire(pc, i, what, Some(a))
@@ -1011,12 +1014,8 @@ impl Debugger {
                     }
                 }
                 PointKind::Io { first, last, on } => {
-                    let hit = rec.accesses.iter().find(|a| {
-                        a.is_io()
-                            && on.matches(a.kind)
-                            && (a.addr as u16) <= last
-                            && (a.addr as u16).wrapping_add(a.size as u16 - 1) >= first
-                    });
+                    let watch = io_watch(first, last, on);
+                    let hit = rec.accesses.iter().find(|a| watch.matches(a));
                     if let Some(a) = hit {
                         let what = format!("I/O breakpoint: {}", inspect::describe_io(pc, a));
                         let a = *a;
