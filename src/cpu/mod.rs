@@ -307,11 +307,7 @@ impl Cpu {
         if self.model >= CpuModel::I386 {
             self.cr[0] = CR0_ET | (0x6000_0000 * (self.model >= CpuModel::I486) as u32);
             // DX holds the component and revision id after reset.
-            self.regs[reg::DX as usize] = if self.model == CpuModel::I386 {
-                0x0308
-            } else {
-                0x0402
-            };
+            self.regs[reg::DX as usize] = self.model.reset_signature();
         } else if self.model == CpuModel::I286 {
             self.cr[0] = 0xFFF0; // MSW: reserved bits read as ones
         }
@@ -403,7 +399,9 @@ impl Cpu {
             CpuModel::I8086 | CpuModel::I186 => (0x0FD5, 0xF002),
             CpuModel::I286 => (0x0FD5, 0x0002),
             CpuModel::I386 => (0x7FD5, 0x0002),
-            CpuModel::I486 => (0x0024_7FD5, 0x0002),
+            // VIF and VIP (bits 19, 20) are written only by protected-mode code; ID (bit 21)
+            // shows CPUID.
+            _ => (0x0024_7FD5, 0x0002),
         };
         let writable = if size == 2 {
             writable & 0xFFFF

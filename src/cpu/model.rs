@@ -17,29 +17,37 @@ pub enum CpuModel {
     I286,
     /// Intel 80386: 32-bit registers and addressing, FS/GS, the 0F extensions.
     I386,
-    /// Intel 80486: BSWAP, XADD, CMPXCHG, INVLPG, CPUID, the AC flag.
+    /// Intel 80486: BSWAP, XADD, CMPXCHG, INVLPG, CPUID, the AC flag, the on-chip x87.
     #[default]
     I486,
+    /// Intel Pentium (P5): CPUID family 5, RDTSC, RDMSR/WRMSR, CMPXCHG8B, CR4, 4 MiB pages.
+    Pentium,
+    /// Intel Pentium II (P6 family): CMOVcc, FCMOVcc/FCOMI, SYSENTER/SYSEXIT, RDPMC, UD2,
+    /// PAE, global pages, MTRRs, FXSAVE, MMX.
+    PentiumII,
 }
 
 impl CpuModel {
     /// Every model, oldest first.
-    pub const ALL: [CpuModel; 5] = [
+    pub const ALL: [CpuModel; 7] = [
         CpuModel::I8086,
         CpuModel::I186,
         CpuModel::I286,
         CpuModel::I386,
         CpuModel::I486,
+        CpuModel::Pentium,
+        CpuModel::PentiumII,
     ];
 
-    /// Index into per-model cycle tables: 8086, 286 (also used for the 186), 386, 486.
+    /// Index into per-model cycle tables: 8086, 286 (also used for the 186), 386, 486 (also
+    /// used for the Pentium and the Pentium II, whose pipelines the interpreter does not model).
     #[inline(always)]
     pub fn timing_index(self) -> usize {
         match self {
             CpuModel::I8086 => 0,
             CpuModel::I186 | CpuModel::I286 => 1,
             CpuModel::I386 => 2,
-            CpuModel::I486 => 3,
+            CpuModel::I486 | CpuModel::Pentium | CpuModel::PentiumII => 3,
         }
     }
 
@@ -48,7 +56,7 @@ impl CpuModel {
         match self {
             CpuModel::I8086 | CpuModel::I186 => 0x000F_FFFF,
             CpuModel::I286 => 0x00FF_FFFF,
-            CpuModel::I386 | CpuModel::I486 => 0xFFFF_FFFF,
+            _ => 0xFFFF_FFFF,
         }
     }
 
@@ -66,6 +74,21 @@ impl CpuModel {
             CpuModel::I286 => 12_000_000,
             CpuModel::I386 => 33_000_000,
             CpuModel::I486 => 66_000_000,
+            CpuModel::Pentium => 100_000_000,
+            CpuModel::PentiumII => 300_000_000,
+        }
+    }
+
+    /// The processor signature in EDX after reset (and CPUID leaf 1's EAX where it exists):
+    /// family, model and stepping.
+    pub fn reset_signature(self) -> u32 {
+        match self {
+            CpuModel::I386 => 0x0308,
+            CpuModel::I486 => 0x0480,
+            // Pentium (P54C, 75-200 MHz), Pentium II (Deschutes).
+            CpuModel::Pentium => 0x0525,
+            CpuModel::PentiumII => 0x0652,
+            _ => 0,
         }
     }
 
@@ -77,6 +100,8 @@ impl CpuModel {
             CpuModel::I286 => "286",
             CpuModel::I386 => "386",
             CpuModel::I486 => "486",
+            CpuModel::Pentium => "pentium",
+            CpuModel::PentiumII => "pentium2",
         }
     }
 }
@@ -89,7 +114,7 @@ impl fmt::Display for CpuModel {
 
 /// Error for an unknown CPU model name.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown CPU model `{0}` (expected one of: 8086, 186, 286, 386, 486)")]
+#[error("unknown CPU model `{0}` (expected one of: 8086, 186, 286, 386, 486, pentium, pentium2)")]
 pub struct UnknownModel(pub String);
 
 impl FromStr for CpuModel {
@@ -107,6 +132,8 @@ impl FromStr for CpuModel {
                 "286" => CpuModel::I286,
                 "386" => CpuModel::I386,
                 "486" => CpuModel::I486,
+                "586" | "pentium" | "p5" => CpuModel::Pentium,
+                "686" | "pentium2" | "pentiumii" | "p6" => CpuModel::PentiumII,
                 _ => return Err(UnknownModel(s.to_string())),
             },
         )
@@ -121,6 +148,8 @@ mod tests {
         assert_eq!("8086".parse::<CpuModel>().unwrap(), CpuModel::I8086);
         assert_eq!("80286".parse::<CpuModel>().unwrap(), CpuModel::I286);
         assert_eq!("i486".parse::<CpuModel>().unwrap(), CpuModel::I486);
+        assert_eq!("pentium".parse::<CpuModel>().unwrap(), CpuModel::Pentium);
+        assert_eq!("Pentium2".parse::<CpuModel>().unwrap(), CpuModel::PentiumII);
         assert!("z80".parse::<CpuModel>().is_err());
     }
 }

@@ -318,7 +318,7 @@ impl Cpu {
             CpuModel::I8086 => 12,
             CpuModel::I186 | CpuModel::I286 => 4,
             CpuModel::I386 => 4,
-            CpuModel::I486 => 2,
+            CpuModel::I486 | CpuModel::Pentium | CpuModel::PentiumII => 2,
         }
     }
 
