@@ -426,6 +426,25 @@ impl Cpu {
         self.cr[0] & CR0_PE != 0
     }
 
+    /// Whether the CPU is in virtual-8086 mode (EFLAGS.VM in protected mode).
+    #[inline(always)]
+    pub fn v86(&self) -> bool {
+        self.flags.bits & flags::VM != 0 && self.protected()
+    }
+
+    /// The current privilege level: 0 in real mode, 3 in virtual-8086 mode, otherwise the
+    /// privilege level of the code segment (the RPL of CS, which every CS load sets to it).
+    #[inline(always)]
+    pub fn cpl(&self) -> u8 {
+        if !self.protected() {
+            0
+        } else if self.flags.bits & flags::VM != 0 {
+            3
+        } else {
+            (self.segs[seg::CS as usize].selector & 3) as u8
+        }
+    }
+
     /// Linear address of CS:EIP.
     pub fn pc_linear(&self) -> u32 {
         self.segs[seg::CS as usize].base.wrapping_add(self.eip)
