@@ -354,6 +354,8 @@ impl KvmCpu {
         cpu.set_interrupt_shadow(events.interrupt.shadow != 0);
         cpu.halted = false;
         cpu.rep_pending = false;
+        // The CPL, paging switch and TLB follow the state KVM left.
+        cpu.state_loaded();
 
         self.fpu = Some(self.vcpu.get_fpu().map_err(sys("reading FPU state"))?);
         let entries: Vec<kvm_msr_entry> = KEPT_MSRS

@@ -27,10 +27,20 @@ pub mod vector {
     pub const NM: u8 = 7;
     /// Double fault.
     pub const DF: u8 = 8;
+    /// Invalid TSS.
+    pub const TS: u8 = 10;
+    /// Segment not present.
+    pub const NP: u8 = 11;
     /// Stack-segment fault.
     pub const SS: u8 = 12;
     /// General protection.
     pub const GP: u8 = 13;
+    /// Page fault.
+    pub const PF: u8 = 14;
+    /// x87 floating-point error.
+    pub const MF: u8 = 16;
+    /// Alignment check.
+    pub const AC: u8 = 17;
 }
 
 /// An exception raised by an instruction.
@@ -52,6 +62,13 @@ impl Fault {
             error: None,
         }
     }
+    /// The same exception with an error code.
+    pub const fn with_error(self, code: u16) -> Fault {
+        Fault {
+            vector: self.vector,
+            error: Some(code),
+        }
+    }
     /// #GP(code).
     pub const fn gp(code: u16) -> Fault {
         Fault {
@@ -63,6 +80,20 @@ impl Fault {
     pub const fn ss(code: u16) -> Fault {
         Fault {
             vector: vector::SS,
+            error: Some(code),
+        }
+    }
+    /// #TS(code).
+    pub const fn ts(code: u16) -> Fault {
+        Fault {
+            vector: vector::TS,
+            error: Some(code),
+        }
+    }
+    /// #NP(code).
+    pub const fn np(code: u16) -> Fault {
+        Fault {
+            vector: vector::NP,
             error: Some(code),
         }
     }

@@ -48,6 +48,10 @@ pub const VM: u32 = 1 << 17;
 pub const AC: u32 = 1 << 18;
 /// CPUID-detection bit (late 486+).
 pub const ID: u32 = 1 << 21;
+/// Virtual interrupt flag (VME/PVI).
+pub const VIF: u32 = 1 << 19;
+/// Virtual interrupt pending (VME/PVI).
+pub const VIP: u32 = 1 << 20;
 
 /// The six arithmetic flags.
 pub const ARITH: u32 = CF | PF | AF | ZF | SF | OF;
@@ -235,6 +239,18 @@ impl Flags {
     #[inline(always)]
     pub fn tf(&self) -> bool {
         self.bits & TF != 0
+    }
+
+    /// The I/O privilege level (EFLAGS bits 12–13).
+    #[inline(always)]
+    pub fn iopl(&self) -> u8 {
+        ((self.bits >> 12) & 3) as u8
+    }
+
+    /// Sets or clears ZF (LAR, LSL, VERR, VERW, ARPL, CMPXCHG8B).
+    #[inline]
+    pub fn set_zf(&mut self, on: bool) {
+        self.assign(ZF, on);
     }
 
     /// The whole register, arithmetic flags materialised.

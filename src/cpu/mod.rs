@@ -21,6 +21,7 @@ pub mod decode;
 mod exec;
 pub mod fault;
 pub mod flags;
+pub mod mmu;
 pub mod model;
 mod trace;
 
@@ -158,6 +159,17 @@ pub struct Cpu {
     pub halted: bool,
     /// An unsupported-feature stop requested by the last instruction.
     pub unsupported: Option<&'static str>,
+    /// Current privilege level (0 in real mode, 3 in virtual-8086 mode).
+    pub(crate) cpl: u8,
+    /// Paging is on (CR0.PG with CR0.PE).
+    pub(crate) paging: bool,
+    /// Accesses each segment allows on the fast path (`mmu::ACC_*`); 0 sends every access
+    /// through the full checks (null, expand-down and execute-only segments, alignment checks).
+    pub(crate) seg_acc: [u8; 6],
+    /// The translation lookaside buffer.
+    pub(crate) tlb: mmu::Tlb,
+    /// PAE page-directory-pointer registers (loaded from CR3).
+    pub(crate) pdpte: [u64; 4],
     /// Interrupts are inhibited for one instruction (after MOV SS, POP SS, STI).
     shadow: bool,
     /// The instruction asked the run loop to return to the machine.
@@ -254,6 +266,11 @@ impl Cpu {
             instructions: 0,
             halted: false,
             unsupported: None,
+            cpl: 0,
+            paging: false,
+            seg_acc: [mmu::ACC_READ | mmu::ACC_WRITE; 6],
+            tlb: mmu::Tlb::new(),
+            pdpte: [0; 4],
             shadow: false,
             attention: false,
             start_eip: 0,
@@ -340,6 +357,8 @@ impl Cpu {
         self.rep_pending = false;
         self.delivering = 0;
         self.unsupported = None;
+        self.pdpte = [0; 4];
+        self.state_loaded();
     }
 
     // ----- registers -------------------------------------------------------------------
@@ -433,16 +452,10 @@ impl Cpu {
     }
 
     /// The current privilege level: 0 in real mode, 3 in virtual-8086 mode, otherwise the
-    /// privilege level of the code segment (the RPL of CS, which every CS load sets to it).
+    /// privilege level of the code segment (set by every CS load).
     #[inline(always)]
     pub fn cpl(&self) -> u8 {
-        if !self.protected() {
-            0
-        } else if self.flags.bits & flags::VM != 0 {
-            3
-        } else {
-            (self.segs[seg::CS as usize].selector & 3) as u8
-        }
+        self.cpl
     }
 
     /// Linear address of CS:EIP.
@@ -450,10 +463,16 @@ impl Cpu {
         self.segs[seg::CS as usize].base.wrapping_add(self.eip)
     }
 
-    /// Physical address for a linear one (the address-bus mask; paging comes later).
+    /// Physical address for a linear one without paging (the address-bus mask).
     #[inline(always)]
     pub fn phys(&self, lin: u32) -> u32 {
         lin & self.addr_mask
+    }
+
+    /// Whether paging is on.
+    #[inline(always)]
+    pub fn paging(&self) -> bool {
+        self.paging
     }
 
     // ----- memory ----------------------------------------------------------------------
@@ -471,42 +490,29 @@ impl Cpu {
         }
     }
 
-    /// Checks `size` bytes at `seg:off` against the segment limit (286+). Returns whether the
-    /// access wraps around the end of a 64 KiB segment (8086/186).
-    #[inline(always)]
-    fn check_limit(&self, s: u8, off: u32, size: u8) -> Result<bool, Fault> {
-        let last = off as u64 + size as u64 - 1;
-        if self.wraps {
-            return Ok(last > 0xFFFF);
-        }
-        if last > self.segs[s as usize].limit as u64 {
-            // The 286 reports every real-mode limit violation as #GP; the 386 uses #SS for SS.
-            return Err(if s == seg::SS && self.model >= CpuModel::I386 {
-                Fault::ss(0)
-            } else {
-                Fault::gp(0)
-            });
-        }
-        Ok(false)
-    }
-
-    /// The physical address of `size` bytes at `seg:off` when the access is the plain case —
-    /// inside the segment limit and inside one page — else `None` (then the slow path checks
-    /// the limit, wraps the 8086's offsets and splits the access).
+    /// The physical address of `size` bytes at `seg:off` when the access (`kind`, an
+    /// `mmu::ACC_*` bit) is the plain case — the segment allows it, the bytes are inside the
+    /// limit and on one page, and with paging the TLB grants it — else `None` (then the slow
+    /// path makes every check, wraps the 8086's offsets, walks the page tables and splits the
+    /// access).
     ///
     /// One comparison covers the 8086 as well: its segments always have the limit 0xFFFF, and an
     /// access beyond it is the one that wraps around the segment.
     #[inline(always)]
-    fn plain_access(&self, s: u8, off: u32, size: u8) -> Option<u32> {
+    fn plain_access(&self, s: u8, off: u32, size: u8, kind: u8) -> Option<u32> {
         let seg = &self.segs[s as usize];
-        if off as u64 + (size as u64 - 1) > seg.limit as u64 {
+        if self.seg_acc[s as usize] & kind == 0 || off as u64 + (size as u64 - 1) > seg.limit as u64
+        {
             return None;
         }
-        let p = seg.base.wrapping_add(off) & self.addr_mask;
-        if size > 1 && (p & 0xFFF) > 0x1000 - size as u32 {
+        let lin = seg.base.wrapping_add(off);
+        if size > 1 && (lin & 0xFFF) > 0x1000 - size as u32 {
             return None;
         }
-        Some(p)
+        if !self.paging {
+            return Some(lin & self.addr_mask);
+        }
+        self.tlb.lookup(lin, kind << self.user_shift())
     }
 
     /// Reads `size` (1, 2, 4) bytes at `seg:off`.
@@ -518,7 +524,7 @@ impl Cpu {
         off: u32,
         size: u8,
     ) -> Result<u32, Fault> {
-        match self.plain_access(s, off, size) {
+        match self.plain_access(s, off, size, mmu::ACC_READ) {
             Some(p) => Ok(match size {
                 1 => bus.read8(p) as u32,
                 2 => bus.read16(p) as u32,
@@ -528,8 +534,8 @@ impl Cpu {
         }
     }
 
-    /// A read that is not plain: a limit fault, a wrap around the 8086's 64 KiB segment, or
-    /// bytes on two pages.
+    /// A read that is not plain: a segment fault, a wrap around the 8086's 64 KiB segment, a
+    /// TLB miss, or bytes on two pages.
     #[cold]
     #[inline(never)]
     fn read_mem_slow<B: Bus>(
@@ -539,20 +545,24 @@ impl Cpu {
         off: u32,
         size: u8,
     ) -> Result<u32, Fault> {
-        let wrap = self.check_limit(s, off, size)?;
-        let mut v = 0;
-        for k in 0..size as u32 {
-            v |= (bus.read8(self.byte_addr(s, off, k, wrap)) as u32) << (8 * k);
+        let wrap = self.check_access(s, off, size, mmu::ACC_READ)?;
+        if wrap {
+            let mut v = 0;
+            for k in 0..size as u32 {
+                v |= (bus.read8(self.wrapped_addr(s, off, k)) as u32) << (8 * k);
+            }
+            return Ok(v);
         }
-        Ok(v)
+        let lin = self.segs[s as usize].base.wrapping_add(off);
+        let user = self.cpl == 3;
+        self.lin_read(bus, lin, size, user)
     }
 
-    /// Physical address of byte `k` of an access at `seg:off`, byte by byte: the offset wraps
-    /// at 64 KiB when `wrap` (8086/186), and each byte is translated on its own (page crossing).
+    /// Physical address of byte `k` of an access at `seg:off` whose offset wraps at 64 KiB
+    /// (8086/186, which have no paging).
     #[inline]
-    fn byte_addr(&self, s: u8, off: u32, k: u32, wrap: bool) -> u32 {
-        let o = off.wrapping_add(k);
-        let o = if wrap { o & 0xFFFF } else { o };
+    fn wrapped_addr(&self, s: u8, off: u32, k: u32) -> u32 {
+        let o = off.wrapping_add(k) & 0xFFFF;
         self.phys(self.segs[s as usize].base.wrapping_add(o))
     }
 
@@ -566,7 +576,7 @@ impl Cpu {
         size: u8,
         v: u32,
     ) -> Result<(), Fault> {
-        match self.plain_access(s, off, size) {
+        match self.plain_access(s, off, size, mmu::ACC_WRITE) {
             Some(p) => {
                 match size {
                     1 => bus.write8(p, v as u8),
@@ -590,11 +600,16 @@ impl Cpu {
         size: u8,
         v: u32,
     ) -> Result<(), Fault> {
-        let wrap = self.check_limit(s, off, size)?;
-        for k in 0..size as u32 {
-            bus.write8(self.byte_addr(s, off, k, wrap), (v >> (8 * k)) as u8);
+        let wrap = self.check_access(s, off, size, mmu::ACC_WRITE)?;
+        if wrap {
+            for k in 0..size as u32 {
+                bus.write8(self.wrapped_addr(s, off, k), (v >> (8 * k)) as u8);
+            }
+            return Ok(());
         }
-        Ok(())
+        let lin = self.segs[s as usize].base.wrapping_add(off);
+        let user = self.cpl == 3;
+        self.lin_write(bus, lin, size, v, user)
     }
 
     /// Reads `size` bytes at `seg:off`, replaces them with `f(value)` and returns `Ok` (the
@@ -610,7 +625,9 @@ impl Cpu {
         size: u8,
         f: impl FnOnce(&mut Cpu, u32) -> u32,
     ) -> Result<(), Fault> {
-        match self.plain_access(s, off, size) {
+        // A read-modify-write needs write access; the plain case is the one where the write
+        // is allowed (which implies the read on this path).
+        match self.plain_access(s, off, size, mmu::ACC_WRITE) {
             Some(p) => {
                 let v = match size {
                     1 => bus.read8(p) as u32,
@@ -728,13 +745,17 @@ impl Cpu {
         Ok(())
     }
 
-    /// Far jump in real mode.
-    fn jump_far(&mut self, sel: u16, off: u32, o32: bool) -> Result<(), Fault> {
+    /// Far jump in real or virtual-8086 mode.
+    fn jump_far_real(&mut self, sel: u16, off: u32, o32: bool) -> Result<(), Fault> {
         let off = if o32 { off } else { off & 0xFFFF };
         if !self.wraps && off > self.segs[seg::CS as usize].limit {
             return Err(Fault::gp(0));
         }
-        self.load_seg_real(seg::CS, sel);
+        if self.v86() {
+            self.load_seg_v86(seg::CS, sel);
+        } else {
+            self.load_seg_real(seg::CS, sel);
+        }
         self.eip = off;
         Ok(())
     }
@@ -760,15 +781,33 @@ impl Cpu {
     }
 
     /// Software interrupt (INT n, INT3, INTO): the return address is the next instruction.
-    fn soft_interrupt<B: Bus>(&mut self, bus: &mut B, vector: u8) -> Result<(), Fault> {
-        if self.protected() {
-            self.unsupported = Some("interrupt in protected mode");
-            self.attention = true;
-            return Ok(());
-        }
+    /// `int_n`: the CD form, which is IOPL-sensitive in virtual-8086 mode.
+    fn soft_interrupt<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        vector: u8,
+        int_n: bool,
+    ) -> Result<(), Fault> {
         let ret = self.eip;
+        if self.protected() {
+            if int_n && self.v86() {
+                return self.v86_int(bus, vector);
+            }
+            self.note_interrupt(vector, IntSource::Software, None, ret);
+            return self.pm_interrupt(bus, vector, IntSource::Software, None, ret);
+        }
         self.note_interrupt(vector, IntSource::Software, None, ret);
         self.real_interrupt(bus, vector, ret)
+    }
+
+    /// INT1 (F1, ICEBP): a debug trap delivered like a hardware event (no gate DPL check).
+    fn icebp<B: Bus>(&mut self, bus: &mut B) -> Result<(), Fault> {
+        let ret = self.eip;
+        self.note_interrupt(1, IntSource::Software, None, ret);
+        if self.protected() {
+            return self.pm_interrupt(bus, 1, IntSource::Exception, None, ret);
+        }
+        self.real_interrupt(bus, 1, ret)
     }
 
     /// Records an interrupt for the debugger and tracer (when they listen).
@@ -798,33 +837,81 @@ impl Cpu {
         self.deliver(bus, f, ret);
     }
 
+    /// Delivers exception or interrupt `f` with return address `ret`, and any fault raised on
+    /// the way by the double-fault rules: a contributory fault (or #PF) while delivering a
+    /// contributory fault, or a contributory fault or #PF while delivering a #PF, becomes #DF;
+    /// any fault while delivering #DF shuts the CPU down (triple fault). Other combinations are
+    /// handled one after the other. Hardware interrupts and INT n count as benign.
     fn deliver<B: Bus>(&mut self, bus: &mut B, f: Fault, ret: u32) {
+        self.deliver_as(bus, f, ret, IntSource::Exception);
+    }
+
+    fn deliver_as<B: Bus>(&mut self, bus: &mut B, f: Fault, ret: u32, source: IntSource) {
         self.eip = ret;
-        if self.protected() {
-            self.unsupported = Some("exception in protected mode");
-            self.attention = true;
-            return;
-        }
-        self.delivering += 1;
-        let r = self.real_interrupt(bus, f.vector, ret);
-        self.delivering -= 1;
-        if let Err(nested) = r {
-            if self.delivering >= 1 || f.vector == fault::vector::DF {
-                self.unsupported = None;
+        let mut current = f;
+        let mut src = source;
+        // Every nested fault either escalates (to #DF, then shutdown) or replaces the one being
+        // delivered; a chain of benign faults is bounded by the same rule after a few rounds.
+        for _ in 0..8 {
+            let r = self.enter_handler(bus, current, src);
+            let Err(next) = r else {
+                return;
+            };
+            if current.vector == fault::vector::DF {
                 self.triple_fault();
                 return;
             }
-            // A fault while delivering a fault: double fault (contributory rules simplified
-            // for real mode, where only #GP/#SS can occur).
-            let _ = nested;
-            self.note_interrupt(fault::vector::DF, IntSource::Exception, Some(0), ret);
-            self.delivering += 1;
-            let r = self.real_interrupt(bus, fault::vector::DF, ret);
-            self.delivering -= 1;
-            if r.is_err() {
-                self.triple_fault();
-            }
+            let class = |v: u8| match v {
+                0 | 10..=13 => 1, // contributory
+                14 => 2,          // page fault
+                _ => 0,           // benign
+            };
+            let first = if src == IntSource::Exception {
+                class(current.vector)
+            } else {
+                0
+            };
+            let second = class(next.vector);
+            let double = (first == 1 && second == 1) || (first == 2 && second != 0);
+            self.note_interrupt(
+                if double {
+                    fault::vector::DF
+                } else {
+                    next.vector
+                },
+                IntSource::Exception,
+                if double { Some(0) } else { next.error },
+                ret,
+            );
+            current = if double {
+                Fault::new(fault::vector::DF).with_error(0)
+            } else {
+                next
+            };
+            src = IntSource::Exception;
         }
+        self.triple_fault();
+    }
+
+    /// Enters the handler of one event: through the IVT in real mode, the IDT otherwise.
+    fn enter_handler<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        f: Fault,
+        src: IntSource,
+    ) -> Result<(), Fault> {
+        let ret = self.eip;
+        self.delivering += 1;
+        let r = if self.protected() {
+            self.pm_interrupt(bus, f.vector, src, f.error, ret)
+        } else {
+            self.real_interrupt(bus, f.vector, ret)
+        };
+        self.delivering -= 1;
+        if r.is_err() {
+            self.eip = ret;
+        }
+        r
     }
 
     fn triple_fault(&mut self) {
@@ -845,7 +932,15 @@ impl Cpu {
         let d32 = cs.attrs & 0x4000 != 0;
         let limit = cs.limit;
         let eip = self.eip;
-        let phys = cs.base.wrapping_add(eip) & self.addr_mask;
+        let lin = cs.base.wrapping_add(eip);
+        let phys = if !self.paging {
+            lin & self.addr_mask
+        } else {
+            match self.tlb.lookup(lin, mmu::ACC_READ << self.user_shift()) {
+                Some(p) => p,
+                None => self.translate(bus, lin, mmu::ACC_READ, self.cpl == 3)?,
+            }
+        };
         let tag = phys as u64 | (d32 as u64) << 32;
         let epoch = if self.decode_cache {
             bus.code_epoch(phys)
@@ -906,11 +1001,16 @@ impl Cpu {
         Ok((insn, self.cost(&insn)))
     }
 
-    /// Fetch across a page boundary, the end of the segment or outside plain memory.
+    /// Fetch across a page boundary, the end of the segment or outside plain memory. Bytes are
+    /// read until the segment limit or a page that cannot be fetched; that page's fault is
+    /// raised only if the instruction really extends into it.
     #[cold]
     fn fetch_slow<B: Bus>(&mut self, bus: &mut B, d32: bool, insn: &mut Insn) -> Result<(), Fault> {
         let mut buf = [0u8; 32];
         let cs = self.segs[seg::CS as usize];
+        let user = self.cpl == 3;
+        let cr2 = self.cr[2];
+        let mut missing = None;
         let mut n = 0;
         while n < buf.len() {
             let mut off = self.eip.wrapping_add(n as u32);
@@ -920,13 +1020,27 @@ impl Cpu {
             if !self.wraps && off > cs.limit {
                 break;
             }
-            buf[n] = bus.read8(self.phys(cs.base.wrapping_add(off)));
+            match self.translate(bus, cs.base.wrapping_add(off), mmu::ACC_READ, user) {
+                Ok(p) => buf[n] = bus.read8(p),
+                Err(f) => {
+                    missing = Some(f);
+                    break;
+                }
+            }
             n += 1;
         }
-        match decode::decode_into(&buf[..n], self.model, d32, insn) {
+        let r = decode::decode_into(&buf[..n], self.model, d32, insn);
+        if missing.is_some() && r != Err(DecodeError::Incomplete) {
+            // The page that could not be fetched was not needed.
+            self.cr[2] = cr2;
+        }
+        match r {
             Ok(()) => Ok(()),
-            Err(DecodeError::Incomplete) if n < buf.len() => Err(Fault::gp(0)),
-            Err(DecodeError::Incomplete) => Err(Fault::UD),
+            Err(DecodeError::Incomplete) => match missing {
+                Some(f) => Err(f),
+                None if n < buf.len() => Err(Fault::gp(0)),
+                None => Err(Fault::UD),
+            },
             Err(e) => Err(self.decode_fault(e)),
         }
     }
@@ -1009,7 +1123,7 @@ impl Cpu {
     fn enter_external<B: Bus>(&mut self, bus: &mut B, vector: u8) {
         let ret = self.eip;
         self.note_interrupt(vector, IntSource::Hardware, None, ret);
-        self.deliver(bus, Fault::new(vector), ret);
+        self.deliver_as(bus, Fault::new(vector), ret, IntSource::Hardware);
     }
 
     /// Enters the handler of an external interrupt that was already acknowledged elsewhere

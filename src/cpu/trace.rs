@@ -130,7 +130,21 @@ impl Cpu {
             let d32 = cs.attrs & 0x4000 != 0;
             let limit = cs.limit;
             let ip_mask = if d32 { u32::MAX } else { 0xFFFF };
-            let phys = cs.base.wrapping_add(self.eip) & self.addr_mask;
+            let lin = cs.base.wrapping_add(self.eip);
+            let phys = if !self.paging {
+                lin & self.addr_mask
+            } else {
+                match self
+                    .tlb
+                    .lookup(lin, super::mmu::ACC_READ << self.user_shift())
+                {
+                    Some(p) => p,
+                    None => {
+                        self.step_plain(bus);
+                        return;
+                    }
+                }
+            };
             // A trace lies in one page (decoding stops at the page's end): its page's epoch.
             let Some(epoch) = bus.code_epoch(phys) else {
                 self.step_plain(bus);

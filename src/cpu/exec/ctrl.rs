@@ -1,7 +1,7 @@
 //! Control transfer: conditional and relative jumps, calls, returns, IRET, LOOP/JCXZ, and port
 //! I/O.
 
-use crate::cpu::{reg, Bus, Cpu, Fault, Insn};
+use crate::cpu::{flags, reg, Bus, Cpu, Fault, Insn};
 
 impl Cpu {
     /// Jcc rel8 (70–7F; the 8086 also decodes 60–6F here). `CC` is the condition code.
@@ -53,22 +53,16 @@ impl Cpu {
         Ok(())
     }
 
-    /// RETF / RETF imm16 (real mode).
+    /// RETF / RETF imm16.
     pub(crate) fn ret_far<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
-        let size = i.osize();
-        let t = self.peek(bus, 0, size)?;
-        let cs = self.peek(bus, size as u32, 2)?;
-        self.jump_far(cs as u16, t, i.o32())?;
-        let release = 2 * size as u32 + if i.op == 0xCA { i.imm } else { 0 };
-        let sp = self.sp().wrapping_add(release);
-        self.set_sp(sp);
-        Ok(())
+        let imm = if i.op == 0xCA { i.imm } else { 0 };
+        self.far_ret(bus, i.o32(), imm)
     }
 
-    /// IRET / IRETD (real mode).
+    /// IRET / IRETD.
     pub(crate) fn iret<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
         if self.protected() {
-            self.unsupported = Some("IRET in protected mode");
+            self.iret_pm(bus, i.o32())?;
             self.attention = true;
             return Ok(());
         }
@@ -76,7 +70,7 @@ impl Cpu {
         let t = self.peek(bus, 0, size)?;
         let cs = self.peek(bus, size as u32, 2)?;
         let fl = self.peek(bus, 2 * size as u32, size)?;
-        self.jump_far(cs as u16, t, i.o32())?;
+        self.jump_far_real(cs as u16, t, i.o32())?;
         let sp = self.sp().wrapping_add(3 * size as u32);
         self.set_sp(sp);
         self.write_flags(fl, size);
@@ -119,7 +113,7 @@ impl Cpu {
         } else {
             self.r16(reg::DX)
         };
-        self.check_io(port, size)?;
+        self.check_io(bus, port, size)?;
         if i.op & 2 == 0 {
             let v = bus.io_read(port, size, self.cycles);
             self.set_reg(reg::AX, size, v);
@@ -131,9 +125,61 @@ impl Cpu {
         Ok(())
     }
 
-    /// I/O permission: none in real mode (protected-mode IOPL and the TSS bitmap come later).
-    #[inline]
-    pub(crate) fn check_io(&self, _port: u16, _size: u8) -> Result<(), Fault> {
+    /// PUSHF/PUSHFD. In virtual-8086 mode with IOPL < 3: #GP(0), or with CR4.VME (16-bit) an
+    /// image with VIF in place of IF and IOPL 3.
+    pub(crate) fn pushf<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
+        let size = i.osize();
+        // PUSHFD clears VM and RF in the image.
+        let mut v = self.flags.get() & !(flags::VM | flags::RF);
+        if self.v86() && self.flags.iopl() < 3 {
+            if i.o32() || self.cr[4] & crate::cpu::mmu::cr4::VME == 0 {
+                return Err(Fault::gp(0));
+            }
+            v = (v & !flags::IF) | flags::IOPL;
+            if self.flags.get() & flags::VIF != 0 {
+                v |= flags::IF;
+            }
+        }
+        self.push(bus, size, v)
+    }
+
+    /// POPF/POPFD by the rules of the mode (IOPL and IF protected outside CPL 0 / IOPL; in
+    /// virtual-8086 mode IOPL-sensitive, or VIF with CR4.VME).
+    pub(crate) fn popf<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
+        let size = i.osize();
+        if !self.protected() {
+            let v = self.pop(bus, size)?;
+            self.write_flags(v, size);
+            self.flags_changed();
+            self.attention = true;
+            return Ok(());
+        }
+        if self.v86() && self.flags.iopl() < 3 {
+            if i.o32() || self.cr[4] & crate::cpu::mmu::cr4::VME == 0 {
+                return Err(Fault::gp(0));
+            }
+            let v = self.peek(bus, 0, 2)?;
+            let old = self.flags.get();
+            if v & flags::TF != 0 || (v & flags::IF != 0 && old & flags::VIP != 0) {
+                return Err(Fault::gp(0));
+            }
+            self.pop(bus, 2)?;
+            let keep = flags::IF | flags::IOPL | 0xFFFF_0000;
+            let mut new = (old & keep) | (v & !keep);
+            new = (new & !flags::VIF) | if v & flags::IF != 0 { flags::VIF } else { 0 };
+            self.flags.set((new & !0x8028) | flags::RESERVED1);
+            self.attention = true;
+            return Ok(());
+        }
+        let v = self.pop(bus, size)?;
+        let cpl = self.cpl;
+        let fl = if self.v86() {
+            v & !flags::IOPL | self.flags.get() & flags::IOPL
+        } else {
+            v
+        };
+        self.write_flags_pm(fl, size, cpl, false);
+        self.attention = true;
         Ok(())
     }
 }

@@ -7,7 +7,6 @@ use crate::cpu::{reg, Bus, Cpu, CpuModel, Fault, Insn};
 
 const CR0_PE: u32 = 1;
 const CR0_TS: u32 = 1 << 3;
-const CR0_ET: u32 = 1 << 4;
 
 impl Cpu {
     /// Dispatches a `0F xx` opcode (row `0x100 | xx`).
@@ -15,16 +14,21 @@ impl Cpu {
         let op = (i.op & 0xFF) as u8;
         match op {
             // SLDT STR LLDT LTR VERR VERW, LAR, LSL: protected mode only.
-            0x00 | 0x02 | 0x03 => Err(Fault::UD),
+            0x00 => self.grp6(bus, i),
+            0x02 | 0x03 => self.lar_lsl(bus, i),
             0x01 => self.grp7(bus, i),
             0x06 => {
+                self.require_cpl0()?;
                 self.cr[0] &= !CR0_TS;
                 Ok(())
             }
-            0x08 | 0x09 => Ok(()), // INVD/WBINVD: no caches to write back
-            0x20 | 0x22 => self.mov_cr(i),
+            0x08 | 0x09 => self.require_cpl0(), // INVD/WBINVD: no caches to write back
+            0x20 | 0x22 => self.mov_cr(bus, i),
             0x21 | 0x23 => {
                 let n = i.reg() as usize;
+                if (n == 4 || n == 5) && self.cr[4] & crate::cpu::mmu::cr4::DE != 0 {
+                    return Err(Fault::UD);
+                }
                 if n == 4 || n == 5 {
                     // DR4/DR5 alias DR6/DR7 while CR4.DE is clear.
                     return self.mov_dr(i, n + 2);
@@ -49,8 +53,10 @@ impl Cpu {
             }
             0xA1 | 0xA9 => {
                 let s = if op == 0xA1 { seg::FS } else { seg::GS };
-                let v = self.pop(bus, i.osize())?;
-                self.load_seg_real(s, v as u16);
+                let v = self.peek(bus, 0, i.osize())?;
+                self.load_seg(bus, s, v as u16)?;
+                let sp = self.sp().wrapping_add(i.osize() as u32);
+                self.set_sp(sp);
                 Ok(())
             }
             0xA2 => {
@@ -284,6 +290,7 @@ impl Cpu {
                 self.write_mem(bus, i.seg, off.wrapping_add(2) & self.ea_mask(i), 4, base)
             }
             2 | 3 => {
+                self.require_cpl0()?;
                 let off = self.ea(i);
                 let limit = self.read_mem(bus, i.seg, off, 2)? as u16;
                 let base = self.read_mem(bus, i.seg, off.wrapping_add(2) & self.ea_mask(i), 4)?;
@@ -302,52 +309,37 @@ impl Cpu {
                 self.write_rm(bus, i, size, v)
             }
             6 => {
+                self.require_cpl0()?;
                 let v = self.read_rm(bus, i, 2)?;
                 // LMSW can set PE but never clear it, and touches only the low four bits.
                 let new = (self.cr[0] & !0xE) | (v & 0xF) | (self.cr[0] & CR0_PE);
-                self.set_cr0(new)
+                self.set_cr0_checked(bus, new)
             }
-            7 if self.model >= CpuModel::I486 => Ok(()), // INVLPG: no TLB yet
+            7 if self.model >= CpuModel::I486 => self.invlpg(i),
             _ => Err(Fault::UD),
         }
     }
 
-    fn set_cr0(&mut self, v: u32) -> Result<(), Fault> {
-        let v = if self.model >= CpuModel::I386 {
-            v | CR0_ET
-        } else {
-            v | 0xFFF0
-        };
-        if v & CR0_PE != 0 && self.cr[0] & CR0_PE == 0 {
-            self.unsupported = Some("protected mode (CR0.PE set)");
-            self.attention = true;
-        }
-        self.cr[0] = v;
-        Ok(())
-    }
-
-    /// MOV to/from CR0, CR2, CR3 (0F 20 / 0F 22). The ModRM always names a register.
-    fn mov_cr(&mut self, i: &Insn) -> Result<(), Fault> {
+    /// MOV to/from CR0, CR2, CR3, CR4 (0F 20 / 0F 22). The ModRM always names a register.
+    fn mov_cr<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
         let n = i.reg() as usize;
-        if !matches!(n, 0 | 2 | 3) {
+        let has_cr4 = super::protect::cr4_writable(self.model) != 0;
+        if !(matches!(n, 0 | 2 | 3) || n == 4 && has_cr4) {
             return Err(Fault::UD);
         }
+        self.require_cpl0()?;
         if i.op == 0x120 {
             self.regs[i.rm() as usize] = self.cr[n];
             Ok(())
         } else {
             let v = self.regs[i.rm() as usize];
-            if n == 0 {
-                self.set_cr0(v)
-            } else {
-                self.cr[n] = v;
-                Ok(())
-            }
+            self.write_cr(bus, n, v)
         }
     }
 
     /// MOV to/from a debug register.
     fn mov_dr(&mut self, i: &Insn, n: usize) -> Result<(), Fault> {
+        self.require_cpl0()?;
         if i.op == 0x121 {
             self.regs[i.rm() as usize] = self.dr[n];
         } else {

@@ -14,6 +14,7 @@ mod ctrl;
 mod data;
 mod ext;
 pub(super) mod handlers;
+pub(crate) mod protect;
 mod string;
 
 pub(crate) use arith::{mask, sext};
@@ -44,8 +45,10 @@ impl Cpu {
                 self.push(bus, i.osize(), v as u32)
             }
             0x07 | 0x17 | 0x1F => {
-                let v = self.pop(bus, i.osize())?;
-                self.load_seg_real((op >> 3) as u8, v as u16);
+                let v = self.peek(bus, 0, i.osize())?;
+                self.load_seg(bus, (op >> 3) as u8, v as u16)?;
+                let sp = self.sp().wrapping_add(i.osize() as u32);
+                self.set_sp(sp);
                 if op == 0x17 {
                     self.shadow = true;
                 }
@@ -76,7 +79,7 @@ impl Cpu {
             0x60 => self.pusha(bus, i),
             0x61 => self.popa(bus, i),
             0x62 => self.bound(bus, i),
-            0x63 => Err(Fault::UD), // ARPL: protected mode only
+            0x63 => self.arpl(bus, i),
             0x68 => self.push(bus, i.osize(), i.imm),
             0x6A => self.push(bus, i.osize(), sext(i.imm, 1) as u32),
             0x86 | 0x87 => {
@@ -107,7 +110,7 @@ impl Cpu {
                     return Err(Fault::UD);
                 }
                 let v = self.read_rm(bus, i, 2)?;
-                self.load_seg_real(s, v as u16);
+                self.load_seg(bus, s, v as u16)?;
                 if s == seg::SS {
                     self.shadow = true;
                 }
@@ -156,28 +159,10 @@ impl Cpu {
                 self.set_reg(reg::DX, size, if s { u32::MAX } else { 0 });
                 Ok(())
             }
-            0x9A => {
-                let size = i.osize();
-                let cs = self.segs[seg::CS as usize].selector as u32;
-                let ret = self.eip;
-                self.push(bus, size, cs)?;
-                self.push(bus, size, ret)?;
-                self.jump_far(i.imm2 as u16, i.imm, i.o32())
-            }
+            0x9A => self.far_call(bus, i.imm2 as u16, i.imm, i.o32()),
             0x9B => Ok(()), // WAIT: no coprocessor busy
-            0x9C => {
-                let size = i.osize();
-                // PUSHFD clears VM and RF in the image.
-                let v = self.flags.get() & !(flags::VM | flags::RF);
-                self.push(bus, size, v)
-            }
-            0x9D => {
-                let size = i.osize();
-                let v = self.pop(bus, size)?;
-                self.write_flags(v, size);
-                self.attention = true;
-                Ok(())
-            }
+            0x9C => self.pushf(bus, i),
+            0x9D => self.popf(bus, i),
             0x9E => {
                 let ah = self.r8(reg::AX + 4) as u32;
                 let v = (self.flags.get() & !0xFF) | (ah & 0xD5) | flags::RESERVED1;
@@ -219,12 +204,12 @@ impl Cpu {
                 Ok(())
             }
             0xCA | 0xCB => self.ret_far(bus, i),
-            0xCC => self.soft_interrupt(bus, 3),
-            0xCD => self.soft_interrupt(bus, i.imm as u8),
+            0xCC => self.soft_interrupt(bus, 3, false),
+            0xCD => self.soft_interrupt(bus, i.imm as u8, true),
             0xCE => {
                 if self.flags.of() {
                     self.cycles += 48;
-                    self.soft_interrupt(bus, 4)
+                    self.soft_interrupt(bus, 4, false)
                 } else {
                     Ok(())
                 }
@@ -261,12 +246,10 @@ impl Cpu {
                 Ok(())
             }
             0xE4..=0xE7 | 0xEC..=0xEF => self.exec_io(bus, i),
-            0xEA => self.jump_far(i.imm2 as u16, i.imm, i.o32()),
-            0xF1 => self.soft_interrupt(bus, 1),
+            0xEA => self.far_jmp(bus, i.imm2 as u16, i.imm, i.o32()),
+            0xF1 => self.icebp(bus),
             0xF4 => {
-                if self.model >= CpuModel::I286 && self.protected() {
-                    return Err(Fault::gp(0));
-                }
+                self.require_cpl0()?;
                 self.halted = true;
                 self.attention = true;
                 Ok(())
@@ -281,10 +264,17 @@ impl Cpu {
                 Ok(())
             }
             0xFA => {
+                if self.protected() && !self.cli_sti_pm(false)? {
+                    return Ok(());
+                }
                 self.flags.assign(flags::IF, false);
                 Ok(())
             }
             0xFB => {
+                if self.protected() && !self.cli_sti_pm(true)? {
+                    self.attention = true;
+                    return Ok(());
+                }
                 if !self.flags.if_() {
                     self.shadow = true;
                 }
@@ -353,12 +343,10 @@ impl Cpu {
                     2,
                 )?;
                 if i.reg() == 3 {
-                    let cs = self.segs[seg::CS as usize].selector as u32;
-                    let ret = self.eip;
-                    self.push(bus, size, cs)?;
-                    self.push(bus, size, ret)?;
+                    self.far_call(bus, sel as u16, t, i.o32())
+                } else {
+                    self.far_jmp(bus, sel as u16, t, i.o32())
                 }
-                self.jump_far(sel as u16, t, i.o32())
             }
             6 => {
                 let v = self.read_rm(bus, i, size)?;
@@ -425,8 +413,8 @@ impl Cpu {
             off.wrapping_add(size as u32) & self.ea_mask(i),
             2,
         )?;
+        self.load_seg(bus, s, sel as u16)?;
         self.set_reg(i.reg(), size, v);
-        self.load_seg_real(s, sel as u16);
         if s == seg::SS {
             self.shadow = true;
         }

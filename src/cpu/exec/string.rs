@@ -16,7 +16,7 @@ impl Cpu {
         let size = if op & 1 == 0 { 1 } else { i.osize() };
         let asize = if i.a32() { 4 } else { 2 };
         if matches!(op, 0x6C..=0x6F) {
-            self.check_io(self.r16(reg::DX), size)?;
+            self.check_io(bus, self.r16(reg::DX), size)?;
             self.attention = true;
         }
         if i.pfx & (P_REP | P_REPNE) == 0 {
@@ -113,7 +113,7 @@ impl Cpu {
             0x6C | 0x6D => {
                 // The destination is checked before the port is read. The 286 has already
                 // stepped DI when the check faults.
-                if let Err(f) = self.check_limit(seg::ES, di, size) {
+                if let Err(f) = self.probe_write(bus, seg::ES, di, size) {
                     if self.model == CpuModel::I286 {
                         self.set_reg(reg::DI, asize, di.wrapping_add(step));
                     }
