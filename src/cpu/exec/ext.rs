@@ -21,7 +21,7 @@ impl Cpu {
                 self.cr[0] &= !CR0_TS;
                 Ok(())
             }
-            0x08 | 0x09 => Ok(()), // INVD/WBINVD: no caches to write back
+            0x08 | 0x09 => self.invalidate_caches(),
             0x20 | 0x22 => self.mov_cr(i),
             0x21 | 0x23 => {
                 let n = i.reg() as usize;
@@ -38,6 +38,13 @@ impl Cpu {
                 }
                 Ok(())
             }
+            0x30 => self.wrmsr(),
+            0x31 => self.rdtsc(),
+            0x32 => self.rdmsr(),
+            0x33 => self.rdpmc(),
+            0x34 => self.sysenter(),
+            0x35 => self.sysexit(),
+            0x40..=0x4F => self.cmov(bus, i),
             0x90..=0x9F => {
                 let v = self.flags.cond(op & 15) as u32;
                 self.write_rm(bus, i, 1, v)
@@ -53,10 +60,7 @@ impl Cpu {
                 self.load_seg_real(s, v as u16);
                 Ok(())
             }
-            0xA2 => {
-                self.cpuid();
-                Ok(())
-            }
+            0xA2 => self.cpuid(),
             0xA3 | 0xAB | 0xB3 | 0xBB => {
                 let kind = match op {
                     0xA3 => 0,
@@ -183,6 +187,7 @@ impl Cpu {
                     Ok(())
                 }
             }
+            0xC7 => self.cmpxchg8b(bus, i),
             0xC8..=0xCF => {
                 let r = (op & 7) as usize;
                 self.regs[r] = if i.o32() {
@@ -354,25 +359,5 @@ impl Cpu {
             self.dr[n] = self.regs[i.rm() as usize];
         }
         Ok(())
-    }
-
-    /// CPUID for the 486 model: vendor string and a family-4 signature.
-    fn cpuid(&mut self) {
-        let leaf = self.regs[reg::AX as usize];
-        let (a, b, c, d) = match leaf {
-            0 => (
-                1,
-                u32::from_le_bytes(*b"Genu"),
-                u32::from_le_bytes(*b"ntel"),
-                u32::from_le_bytes(*b"ineI"),
-            ),
-            // Family 4, model 8 (DX4), stepping 0; no x87 reported until the FPU exists.
-            1 => (0x0480, 0, 0, 0),
-            _ => (0, 0, 0, 0),
-        };
-        self.regs[reg::AX as usize] = a;
-        self.regs[reg::BX as usize] = b;
-        self.regs[reg::CX as usize] = c;
-        self.regs[reg::DX as usize] = d;
     }
 }
