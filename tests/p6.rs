@@ -848,3 +848,107 @@ fn sysenter_and_sysexit_are_gp_in_real_mode_even_with_a_selector() {
         assert_eq!(pc.cpu.segs[1].selector, 0);
     }
 }
+
+/// SYSEXIT to ring 3 and SYSENTER back, in flat 32-bit protected mode: the selectors come from
+/// SYSENTER_CS (+16/+24 with RPL 3 for SYSEXIT, +0/+8 for SYSENTER), the stacks and entry
+/// points from ECX/EDX and the SYSENTER MSRs, and the hidden parts are the flat descriptors
+/// the SDM prescribes, whatever the GDT holds.
+#[test]
+#[ignore = "needs protected mode"]
+fn sysexit_and_sysenter_switch_rings_in_protected_mode() {
+    const GDT: u32 = 0x0900;
+    const GDTR: u32 = 0x0950;
+    const KERNEL: u32 = 0x8000;
+    const USER: u32 = 0x8100;
+    const ENTRY: u32 = 0x8200;
+    const SEEN: u32 = 0x0A00;
+    // Null, ring-0 code and data, ring-3 code and data: flat 4 GiB, 32-bit.
+    let gdt: [u64; 5] = [
+        0,
+        0x00CF_9A00_0000_FFFF,
+        0x00CF_9200_0000_FFFF,
+        0x00CF_FA00_0000_FFFF,
+        0x00CF_F200_0000_FFFF,
+    ];
+    let real = asm(16, 0x7C00, |a| {
+        a.cli()?;
+        a.xor(ax, ax)?;
+        a.mov(ds, ax)?;
+        a.mov(ss, ax)?;
+        a.mov(sp, 0x7000)?;
+        a.lgdt(ptr(GDTR))?;
+        a.mov(eax, cr0)?;
+        a.or(eax, 1)?;
+        a.mov(cr0, eax)?;
+        // jmp dword 0008h:KERNEL
+        a.db(&[0x66, 0xEA])?;
+        a.db(&KERNEL.to_le_bytes())?;
+        a.db(&[0x08, 0x00])
+    });
+    let kernel = asm(32, KERNEL as u64, |a| {
+        a.mov(ax, 0x10)?;
+        a.mov(ds, ax)?;
+        a.mov(es, ax)?;
+        a.mov(ss, ax)?;
+        a.mov(esp, 0x7000)?;
+        for (idx, v) in [
+            (msr::index::SYSENTER_CS, 0x08u32),
+            (msr::index::SYSENTER_ESP, 0x6000),
+            (msr::index::SYSENTER_EIP, ENTRY),
+        ] {
+            a.mov(ecx, idx)?;
+            a.mov(eax, v)?;
+            a.xor(edx, edx)?;
+            a.db(&WRMSR)?;
+        }
+        a.mov(ecx, 0x5000)?;
+        a.mov(edx, USER)?;
+        a.db(&[0x0F, 0x35]) // sysexit
+    });
+    let user = asm(32, USER as u64, |a| {
+        a.mov(ax, cs)?;
+        a.mov(word_ptr(SEEN), ax)?;
+        a.mov(ax, ss)?;
+        a.mov(word_ptr(SEEN + 2), ax)?;
+        a.mov(dword_ptr(SEEN + 4), esp)?;
+        a.db(&[0x0F, 0x34]) // sysenter
+    });
+    let entry = asm(32, ENTRY as u64, |a| {
+        a.mov(al, DONE as i32)?;
+        a.out(0xF4, al)?;
+        a.hlt()
+    });
+    let mut pc = machine(CpuModel::PentiumII);
+    let gdt_bytes: Vec<u8> = gdt.iter().flat_map(|d| d.to_le_bytes()).collect();
+    pc.load_image(GDT, &gdt_bytes).unwrap();
+    let mut gdtr = vec![(gdt_bytes.len() - 1) as u8, 0];
+    gdtr.extend_from_slice(&GDT.to_le_bytes());
+    pc.load_image(GDTR, &gdtr).unwrap();
+    pc.load_image(0x7C00, &real).unwrap();
+    pc.load_image(KERNEL, &kernel).unwrap();
+    pc.load_image(USER, &user).unwrap();
+    pc.load_image(ENTRY, &entry).unwrap();
+    pc.set_entry(0, 0x7C00);
+    let stop = pc.run(RunLimits {
+        max_instructions: Some(10_000),
+    });
+    assert_eq!(stop, Stop::Exit(DONE));
+    // In ring 3: CS = SYSENTER_CS + 16 | 3, SS = SYSENTER_CS + 24 | 3, ESP from ECX.
+    assert_eq!(ram16(&pc, SEEN), 0x1B);
+    assert_eq!(ram16(&pc, SEEN + 2), 0x23);
+    assert_eq!(ram32(&pc, SEEN + 4), 0x5000);
+    // Back in ring 0 through SYSENTER.
+    let code = pc.cpu.segs[1];
+    let stack = pc.cpu.segs[2];
+    assert_eq!(
+        (code.selector, code.base, code.limit, code.attrs),
+        (0x08, 0, 0xFFFF_FFFF, 0xC09B)
+    );
+    assert_eq!(
+        (stack.selector, stack.base, stack.limit, stack.attrs),
+        (0x10, 0, 0xFFFF_FFFF, 0xC093)
+    );
+    assert_eq!(pc.cpu.regs[4], 0x6000);
+    assert_eq!(pc.cpu.cpl(), 0);
+    assert_eq!(pc.cpu.eflags() & (1 << 9 | 1 << 17), 0, "IF and VM clear");
+}
