@@ -17,12 +17,14 @@
 //! code too.
 
 pub mod bus;
+pub mod cpuid;
 pub mod decode;
 mod exec;
 pub mod fault;
 pub mod flags;
 pub mod mmu;
 pub mod model;
+pub mod msr;
 mod trace;
 
 pub use bus::Bus;
@@ -30,6 +32,7 @@ pub use decode::Insn;
 pub use fault::Fault;
 pub use flags::Flags;
 pub use model::CpuModel;
+pub use msr::Msrs;
 
 use decode::table::{self, OPS};
 use decode::{seg, DecodeError};
@@ -151,6 +154,8 @@ pub struct Cpu {
     pub ldtr: Segment,
     /// Task register (selector and hidden descriptor cache).
     pub tr: Segment,
+    /// Model-specific registers, the time-stamp counter among them.
+    pub msr: Msrs,
     /// Cycles executed since power-on (the machine's virtual clock).
     pub cycles: u64,
     /// Instructions retired since power-on.
@@ -262,6 +267,7 @@ impl Cpu {
             idtr: TableReg::default(),
             ldtr: Segment::default(),
             tr: Segment::default(),
+            msr: Msrs::default(),
             cycles: 0,
             instructions: 0,
             halted: false,
@@ -352,6 +358,8 @@ impl Cpu {
             limit: 0xFFFF,
             attrs: 0x008B,
         };
+        // RESET clears the time-stamp counter and puts every MSR in its power-on state.
+        self.msr.reset(self.cycles);
         self.halted = false;
         self.shadow = false;
         self.rep_pending = false;

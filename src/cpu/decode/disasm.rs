@@ -128,6 +128,7 @@ pub fn format(i: &Insn, ip: u32) -> String {
                     | 0x1BD
                     | 0x1BE
                     | 0x1BF
+                    | 0x140..=0x14F
             ) {
                 v.insert(0, reg_name(i.reg(), i.osize()).into());
             }
@@ -170,5 +171,11 @@ mod tests {
         assert_eq!(d(&[0x8B, 0x46, 0x04]), "mov ax, ss:[bp+0x4]");
         assert_eq!(d(&[0xEB, 0xFE]), "jmp 0x100");
         assert_eq!(d(&[0xF3, 0xA4]), "rep movs");
+        let p6 = |b: &[u8]| format(&decode(b, CpuModel::PentiumII, false).unwrap(), 0x100);
+        assert_eq!(p6(&[0x0F, 0x44, 0xC3]), "cmove ax, bx");
+        assert_eq!(p6(&[0x66, 0x0F, 0x4F, 0x07]), "cmovg eax, ds:[bx]");
+        assert_eq!(p6(&[0x0F, 0xC7, 0x0F]), "cmpxchg8b ds:[bx]");
+        assert_eq!(p6(&[0x0F, 0x31]), "rdtsc");
+        assert_eq!(p6(&[0x0F, 0x34]), "sysenter");
     }
 }

@@ -2,7 +2,7 @@
 //! (names), the interpreter (per-model cycle costs) and the threaded path (trace-end flag).
 //!
 //! Rows 0x000–0x0FF are the one-byte opcodes, 0x100–0x1FF the `0F xx` opcodes. Group opcodes
-//! (80–83, C0/C1, D0–D3, F6/F7, FE/FF, 0F 00/01/BA) name their members in [`GROUPS`].
+//! (80–83, C0/C1, D0–D3, F6/F7, FE/FF, 0F 00/01/BA/C7) name their members in [`GROUPS`].
 //!
 //! Cycle costs are the documented clock counts (Intel 8086/80286/80386/80486 manuals) for the
 //! register form; `mem` is added for a memory operand. On the 8086 the effective-address time is
@@ -89,6 +89,7 @@ const fn r(
     }
 }
 
+use CpuModel::{Pentium as CP5, PentiumII as CP6};
 use CpuModel::{I186 as C186, I286 as C286, I386 as C386, I486 as C486, I8086 as C86};
 use Form::*;
 
@@ -255,6 +256,10 @@ const fn two_byte(op: usize) -> OpInfo {
         "jo", "jno", "jb", "jae", "je", "jne", "jbe", "ja", "js", "jns", "jp", "jnp", "jl", "jge",
         "jle", "jg",
     ];
+    const CMOV: [&str; 16] = [
+        "cmovo", "cmovno", "cmovb", "cmovae", "cmove", "cmovne", "cmovbe", "cmova", "cmovs",
+        "cmovns", "cmovp", "cmovnp", "cmovl", "cmovge", "cmovle", "cmovg",
+    ];
     match op {
         0x00 => r("(grp6)", M, C286, END, [0, 17, 20, 20], [0; 4]),
         0x01 => r("(grp7)", M, C286, END, [0, 11, 11, 11], [0; 4]),
@@ -269,6 +274,15 @@ const fn two_byte(op: usize) -> OpInfo {
         0x22 => r("mov", M, C386, END, [0, 0, 10, 16], [0; 4]),
         0x23 => r("mov", M, C386, END, [0, 0, 22, 11], [0; 4]),
         0x24 | 0x26 => r("mov", M, C386, END, [0, 0, 12, 4], [0; 4]),
+        // Pentium and Pentium II additions. Their clocks (in the 486 column, which those models
+        // use) are the Pentium's where its manual gives a count, else a P6 estimate.
+        0x30 => r("wrmsr", None, CP5, END, [0, 0, 0, 30], [0; 4]),
+        0x31 => r("rdtsc", None, CP5, 0, [0, 0, 0, 20], [0; 4]),
+        0x32 => r("rdmsr", None, CP5, 0, [0, 0, 0, 20], [0; 4]),
+        0x33 => r("rdpmc", None, CP6, 0, [0, 0, 0, 20], [0; 4]),
+        0x34 => r("sysenter", None, CP6, END, [0, 0, 0, 20], [0; 4]),
+        0x35 => r("sysexit", None, CP6, END, [0, 0, 0, 20], [0; 4]),
+        0x40..=0x4F => r(CMOV[op & 15], M, CP6, 0, [0, 0, 0, 2], [0, 0, 0, 1]),
         0x80..=0x8F => r(JCC[op & 15], Jv, C386, END, [0, 0, 7, 3], [0; 4]),
         0x90..=0x9F => r(SETCC[op & 15], M, C386, 0, [0, 0, 4, 4], [0, 0, 1, 0]),
         0xA0 | 0xA8 => r("push", None, C386, 0, [0, 0, 2, 3], [0; 4]),
@@ -305,6 +319,7 @@ const fn two_byte(op: usize) -> OpInfo {
         0xBD => r("bsr", M, C386, 0, [0, 0, 10, 6], [0, 0, 1, 1]),
         0xBE | 0xBF => r("movsx", M, C386, 0, [0, 0, 3, 3], [0; 4]),
         0xC0 | 0xC1 => r("xadd", M, C486, BYTE_BIT, [0, 0, 0, 3], [0, 0, 0, 1]),
+        0xC7 => r("(grp9)", M, CP5, 0, [0, 0, 0, 10], [0; 4]),
         0xC8..=0xCF => r("bswap", None, C486, 0, [0, 0, 0, 1], [0; 4]),
         _ => INVALID,
     }
@@ -325,7 +340,7 @@ const fn build() -> [OpInfo; 512] {
 pub static OPS: [OpInfo; 512] = build();
 
 /// Member names of the group opcodes, by ModRM `reg`.
-pub static GROUPS: [(&str, [&str; 8]); 8] = [
+pub static GROUPS: [(&str, [&str; 8]); 9] = [
     (
         "(grp1)",
         ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"],
@@ -364,6 +379,19 @@ pub static GROUPS: [(&str, [&str; 8]); 8] = [
         "(grp8)",
         [
             "(bad)", "(bad)", "(bad)", "(bad)", "bt", "bts", "btr", "btc",
+        ],
+    ),
+    (
+        "(grp9)",
+        [
+            "(bad)",
+            "cmpxchg8b",
+            "(bad)",
+            "(bad)",
+            "(bad)",
+            "(bad)",
+            "(bad)",
+            "(bad)",
         ],
     ),
 ];

@@ -22,7 +22,7 @@ impl Cpu {
                 self.cr[0] &= !CR0_TS;
                 Ok(())
             }
-            0x08 | 0x09 => self.require_cpl0(), // INVD/WBINVD: no caches to write back
+            0x08 | 0x09 => self.invalidate_caches(),
             0x20 | 0x22 => self.mov_cr(bus, i),
             0x21 | 0x23 => {
                 let n = i.reg() as usize;
@@ -42,6 +42,13 @@ impl Cpu {
                 }
                 Ok(())
             }
+            0x30 => self.wrmsr(),
+            0x31 => self.rdtsc(),
+            0x32 => self.rdmsr(),
+            0x33 => self.rdpmc(),
+            0x34 => self.sysenter(),
+            0x35 => self.sysexit(),
+            0x40..=0x4F => self.cmov(bus, i),
             0x90..=0x9F => {
                 let v = self.flags.cond(op & 15) as u32;
                 self.write_rm(bus, i, 1, v)
@@ -59,10 +66,7 @@ impl Cpu {
                 self.set_sp(sp);
                 Ok(())
             }
-            0xA2 => {
-                self.cpuid();
-                Ok(())
-            }
+            0xA2 => self.cpuid(),
             0xA3 | 0xAB | 0xB3 | 0xBB => {
                 let kind = match op {
                     0xA3 => 0,
@@ -189,6 +193,7 @@ impl Cpu {
                     Ok(())
                 }
             }
+            0xC7 => self.cmpxchg8b(bus, i),
             0xC8..=0xCF => {
                 let r = (op & 7) as usize;
                 self.regs[r] = if i.o32() {
@@ -323,7 +328,7 @@ impl Cpu {
     /// MOV to/from CR0, CR2, CR3, CR4 (0F 20 / 0F 22). The ModRM always names a register.
     fn mov_cr<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
         let n = i.reg() as usize;
-        let has_cr4 = super::protect::cr4_writable(self.model) != 0;
+        let has_cr4 = crate::cpu::cpuid::cr4_writable(self.model) != 0;
         if !(matches!(n, 0 | 2 | 3) || n == 4 && has_cr4) {
             return Err(Fault::UD);
         }
@@ -346,25 +351,5 @@ impl Cpu {
             self.dr[n] = self.regs[i.rm() as usize];
         }
         Ok(())
-    }
-
-    /// CPUID for the 486 model: vendor string and a family-4 signature.
-    fn cpuid(&mut self) {
-        let leaf = self.regs[reg::AX as usize];
-        let (a, b, c, d) = match leaf {
-            0 => (
-                1,
-                u32::from_le_bytes(*b"Genu"),
-                u32::from_le_bytes(*b"ntel"),
-                u32::from_le_bytes(*b"ineI"),
-            ),
-            // Family 4, model 8 (DX4), stepping 0; no x87 reported until the FPU exists.
-            1 => (0x0480, 0, 0, 0),
-            _ => (0, 0, 0, 0),
-        };
-        self.regs[reg::AX as usize] = a;
-        self.regs[reg::BX as usize] = b;
-        self.regs[reg::CX as usize] = c;
-        self.regs[reg::DX as usize] = d;
     }
 }

@@ -204,6 +204,7 @@ fn lockable(i: &Insn) -> bool {
         0xFE | 0xFF => i.reg() < 2,
         0x1AB | 0x1B3 | 0x1BB | 0x1B0 | 0x1B1 | 0x1C0 | 0x1C1 => true,
         0x1BA => i.reg() >= 5,
+        0x1C7 => i.reg() == 1, // CMPXCHG8B
         _ => false,
     }
 }

@@ -6,8 +6,9 @@
 //!
 //! Families live in their own files: `arith` (ALU, multiply/divide, BCD, shifts), `ctrl` (jumps,
 //! calls, interrupts), `data` (the common MOV forms, LEA, PUSH/POP r), `string` (MOVS…SCAS,
-//! INS/OUTS with REP), `ext` (the `0F` opcodes). The rarer data movement, stack and flag
-//! instructions are here with the switch.
+//! INS/OUTS with REP), `ext` (the `0F` opcodes), `system` (CPUID, the TSC and MSRs, CMPXCHG8B,
+//! CMOVcc, SYSENTER/SYSEXIT: the Pentium and Pentium II additions). The rarer data movement,
+//! stack and flag instructions are here with the switch.
 
 mod arith;
 mod ctrl;
@@ -16,6 +17,7 @@ mod ext;
 pub(super) mod handlers;
 pub(crate) mod protect;
 mod string;
+mod system;
 
 pub(crate) use arith::{mask, sext};
 

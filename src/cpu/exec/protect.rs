@@ -1603,7 +1603,7 @@ impl Cpu {
                 Ok(())
             }
             4 => {
-                let writable = cr4_writable(self.model);
+                let writable = crate::cpu::cpuid::cr4_writable(self.model);
                 if v & !writable != 0 {
                     return Err(Fault::gp(0));
                 }
@@ -1679,14 +1679,5 @@ impl Cpu {
         if self.cr[0] & cr0::AM != 0 {
             self.refresh_seg_acc();
         }
-    }
-}
-
-/// CR4 bits a MOV CR4 may set on `model` (the 486 has no CR4: MOV CR4 is #UD there).
-pub(crate) fn cr4_writable(model: CpuModel) -> u32 {
-    match model {
-        CpuModel::Pentium => 0x0000_005F,
-        CpuModel::PentiumII => 0x0000_03FF,
-        _ => 0,
     }
 }
