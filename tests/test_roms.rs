@@ -129,6 +129,26 @@ rom_tests! {
     a20_486: "a20" on "486";
     addr32_386: "addr32" on "386";
     addr32_486: "addr32" on "486";
+    pmode_386: "pmode" on "386";
+    pmode_486: "pmode" on "486";
+    pmode_pentium: "pmode" on "pentium";
+    pmode_pentium2: "pmode" on "pentium2";
+    v86_386: "v86" on "386";
+    v86_486: "v86" on "486";
+    v86_pentium: "v86" on "pentium";
+    v86_pentium2: "v86" on "pentium2";
+    paging_386: "paging" on "386";
+    paging_486: "paging" on "486";
+    paging_pentium: "paging" on "pentium";
+    paging_pentium2: "paging" on "pentium2";
+    x87_486: "x87" on "486";
+    x87_pentium: "x87" on "pentium";
+    x87_pentium2: "x87" on "pentium2";
+    triple_286: "triple" on "286";
+    triple_386: "triple" on "386";
+    triple_486: "triple" on "486";
+    triple_pentium: "triple" on "pentium";
+    triple_pentium2: "triple" on "pentium2";
 }
 
 /// The built-in demo disk (what `glassbox` with no arguments boots): banner, picture and
