@@ -669,9 +669,14 @@ t_expand_down:
 .a0:    mov al, [es:0x0FFF]
 .a:     CHECK_EXC32 "offset at the limit (FFFh)", 13, 0, .a0
 %ifndef NO_ED_B0_LIMIT
+        ; The exception catcher resumes with ES = SEL_DATA: reload the segment under test.
+        mov ax, SEL_ED16
+        mov es, ax
         ARM32 .b
 .b0:    mov eax, [es:0xFFFE]
 .b:     CHECK_EXC32 "dword past FFFFh (B=0)", 13, 0, .b0
+        mov ax, SEL_ED16
+        mov es, ax
         ARM32 .b2
 .b1:    mov al, [es:0x10000]
 .b2:    CHECK_EXC32 "offset 10000h (B=0)", 13, 0, .b1

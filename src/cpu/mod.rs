@@ -175,6 +175,9 @@ pub struct Cpu {
     pub(crate) tlb: mmu::Tlb,
     /// PAE page-directory-pointer registers (loaded from CR3).
     pub(crate) pdpte: [u64; 4],
+    /// A task switch has saved the old task and loaded the new one: a fault raised by the rest
+    /// of it is delivered in the new task.
+    pub(crate) task_committed: bool,
     /// Interrupts are inhibited for one instruction (after MOV SS, POP SS, STI).
     shadow: bool,
     /// The instruction asked the run loop to return to the machine.
@@ -277,6 +280,7 @@ impl Cpu {
             seg_acc: [mmu::ACC_READ | mmu::ACC_WRITE; 6],
             tlb: mmu::Tlb::new(),
             pdpte: [0; 4],
+            task_committed: false,
             shadow: false,
             attention: false,
             start_eip: 0,
@@ -839,7 +843,13 @@ impl Cpu {
         // next one.
         let trap = f.vector == fault::vector::DB
             || f.vector == fault::vector::DE && self.model < CpuModel::I286;
-        let ret = if trap { self.eip } else { self.start_eip };
+        // A fault raised by a task switch after it committed belongs to the new task: it
+        // returns to the new task's first instruction.
+        let ret = if std::mem::take(&mut self.task_committed) || trap {
+            self.eip
+        } else {
+            self.start_eip
+        };
         self.rep_pending = false;
         self.note_interrupt(f.vector, IntSource::Exception, f.error, ret);
         self.deliver(bus, f, ret);
@@ -916,7 +926,7 @@ impl Cpu {
             self.real_interrupt(bus, f.vector, ret)
         };
         self.delivering -= 1;
-        if r.is_err() {
+        if r.is_err() && !std::mem::take(&mut self.task_committed) {
             self.eip = ret;
         }
         r
@@ -1092,6 +1102,10 @@ impl Cpu {
         self.step_plain(bus);
         if trap && !self.shadow && !self.rep_pending {
             let ret = self.eip;
+            if self.model >= CpuModel::I386 {
+                // DR6.BS: the trap comes from single-stepping.
+                self.dr[6] |= 0x4000;
+            }
             self.deliver(bus, Fault::new(fault::vector::DB), ret);
         }
     }

@@ -162,7 +162,13 @@ impl Cpu {
                 Ok(())
             }
             0x9A => self.far_call(bus, i.imm2 as u16, i.imm, i.o32()),
-            0x9B => Ok(()), // WAIT: no coprocessor busy
+            0x9B => {
+                // WAIT: no coprocessor busy; #NM when the FPU context belongs to another task.
+                if self.cr[0] & 0xA == 0xA {
+                    return Err(Fault::new(super::fault::vector::NM));
+                }
+                Ok(())
+            }
             0x9C => self.pushf(bus, i),
             0x9D => self.popf(bus, i),
             0x9E => {
@@ -238,7 +244,7 @@ impl Cpu {
             }
             0xD8..=0xDF => {
                 // ESC without a coprocessor: the bus cycle for the operand still happens.
-                if self.cr[0] & 0x4 != 0 {
+                if self.cr[0] & 0xC != 0 {
                     return Err(Fault::new(super::fault::vector::NM));
                 }
                 if !i.is_reg() && self.model == CpuModel::I8086 {

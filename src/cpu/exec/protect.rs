@@ -1199,7 +1199,8 @@ impl Cpu {
         if via != TaskVia::Iret {
             self.set_busy(bus, sel, true)?;
         }
-        // The new task.
+        // The new task: from here on faults are the new task's.
+        self.task_committed = true;
         let mut tr = d.cache(sel);
         tr.attrs |= 2; // busy
         self.tr = tr;
@@ -1290,6 +1291,7 @@ impl Cpu {
                 self.load_seg_v86(s, sels[s as usize]);
             }
             self.refresh_seg_acc();
+            self.task_committed = false;
             return Ok(());
         }
         let cs = sels[seg::CS as usize];
@@ -1335,6 +1337,7 @@ impl Cpu {
         if self.eip > self.segs[seg::CS as usize].limit {
             return Err(Fault::gp(0));
         }
+        self.task_committed = false;
         Ok(())
     }
 
