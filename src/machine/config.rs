@@ -12,6 +12,9 @@
 //!     display: "none",            // "window", "text", "none"
 //!     serial: "stdio",            // COM1: "stdio", "file:PATH", "none"
 //!     accel: "interp",            // "interp", "kvm", "auto"
+//!     kernel: "vmlinuz",          // boot a kernel instead of a disk (as --kernel)
+//!     initrd: "initrd.gz",        // one file or several separated by commas
+//!     append: "console=ttyS0",    // the kernel command line
 //! )
 //! ```
 //!
@@ -55,6 +58,19 @@ pub struct ConfigFile {
     pub debugcon: Option<String>,
     /// CPU back end: "interp", "kvm", "auto".
     pub accel: Option<crate::accel::AccelChoice>,
+    /// A kernel to boot instead of a disk (Linux bzImage or multiboot), as `--kernel`.
+    pub kernel: Option<PathBuf>,
+    /// Its initrd or modules: one file, or several separated by commas, as `--initrd`.
+    #[serde(default, deserialize_with = "file_list")]
+    pub initrd: Option<Vec<PathBuf>>,
+    /// The kernel command line, as `--append`.
+    pub append: Option<String>,
+}
+
+/// A comma-separated list of files.
+fn file_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<PathBuf>>, D::Error> {
+    let s = String::deserialize(d)?;
+    Ok(Some(s.split(',').map(PathBuf::from).collect()))
 }
 
 /// A CPU model name as written in a file.
@@ -223,9 +239,17 @@ impl ConfigFile {
             msg,
         })?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut cfg.fda, &mut cfg.fdb, &mut cfg.hda, &mut cfg.hdb]
-            .into_iter()
-            .flatten()
+        let initrds = cfg.initrd.iter_mut().flatten();
+        for p in [
+            &mut cfg.fda,
+            &mut cfg.fdb,
+            &mut cfg.hda,
+            &mut cfg.hdb,
+            &mut cfg.kernel,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(initrds)
         {
             if p.is_relative() {
                 *p = dir.join(&*p);
