@@ -1122,3 +1122,581 @@ impl Pc {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    /// A synthetic bzImage: a setup header and `kernel_len` bytes of protected-mode code.
+    struct Bz {
+        version: u16,
+        setup_sects: u8,
+        loadflags: u8,
+        kernel_len: usize,
+        cmdline_size: u32,
+        initrd_addr_max: u32,
+        pref_address: u64,
+        init_size: u32,
+    }
+
+    impl Default for Bz {
+        fn default() -> Bz {
+            Bz {
+                version: 0x020F,
+                setup_sects: 39,
+                loadflags: hdr::LOADED_HIGH,
+                kernel_len: 0x4000,
+                cmdline_size: 2047,
+                initrd_addr_max: 0x7FFF_FFFF,
+                pref_address: 0x100_0000,
+                init_size: 0x100_C000,
+            }
+        }
+    }
+
+    impl Bz {
+        fn image(&self) -> Vec<u8> {
+            let sects = if self.setup_sects == 0 {
+                4
+            } else {
+                self.setup_sects as usize
+            };
+            let setup = (sects + 1) * 512;
+            let mut v: Vec<u8> = (0..setup + self.kernel_len)
+                .map(|i| (i * 13 % 251) as u8)
+                .collect();
+            v[hdr::SETUP_SECTS] = self.setup_sects;
+            v[hdr::BOOT_FLAG..hdr::BOOT_FLAG + 2].copy_from_slice(&0xAA55u16.to_le_bytes());
+            v[hdr::HEADER..hdr::HEADER + 4].copy_from_slice(&hdr::MAGIC.to_le_bytes());
+            v[hdr::VERSION..hdr::VERSION + 2].copy_from_slice(&self.version.to_le_bytes());
+            v[hdr::LOADFLAGS] = self.loadflags;
+            put32(&mut v, hdr::INITRD_ADDR_MAX, self.initrd_addr_max);
+            put32(&mut v, hdr::CMDLINE_SIZE, self.cmdline_size);
+            v[hdr::PREF_ADDRESS..hdr::PREF_ADDRESS + 8]
+                .copy_from_slice(&self.pref_address.to_le_bytes());
+            put32(&mut v, hdr::INIT_SIZE, self.init_size);
+            v
+        }
+    }
+
+    fn files(kernel: Vec<u8>, initrds: &[usize], cmdline: &str) -> BootFiles {
+        BootFiles {
+            kernel: ("k.img".into(), kernel),
+            initrds: initrds
+                .iter()
+                .enumerate()
+                .map(|(n, &len)| {
+                    let data = (0..len).map(|i| (i as u8).wrapping_add(n as u8)).collect();
+                    (format!("r{n}.gz"), data)
+                })
+                .collect(),
+            cmdline: cmdline.into(),
+        }
+    }
+
+    fn linux(boot: &DirectBoot) -> &LinuxLayout {
+        match boot.layout() {
+            Layout::Linux(l) => l,
+            other => panic!("not a Linux layout: {other:?}"),
+        }
+    }
+
+    /// The map our BIOS builds for `ram` bytes (1 KiB EBDA).
+    fn bios_map(ram: u64) -> Vec<E820Entry> {
+        let e = |base, len, kind| E820Entry { base, len, kind };
+        let mut m = vec![
+            e(0, 639 * 1024, 1),
+            e(639 * 1024, 1024, 2),
+            e(0xF_0000, 0x1_0000, 2),
+            e(MIB, (ram.min(16 * MIB)) - MIB, 1),
+        ];
+        if ram > 16 * MIB {
+            m.push(e(16 * MIB, ram - 16 * MIB, 1));
+        }
+        m.push(e(0xFFFF_0000, 0x1_0000, 2));
+        m
+    }
+
+    #[test]
+    fn the_kind_comes_from_the_headers() {
+        assert_eq!(kernel_kind(&Bz::default().image()), Some(KernelKind::Linux));
+        let mb = include_bytes!("../../test-roms/multiboot/mbtest.elf");
+        assert_eq!(kernel_kind(mb), Some(KernelKind::Multiboot));
+        assert_eq!(kernel_kind(&[0u8; 4096]), None);
+        assert_eq!(kernel_kind(&[]), None);
+    }
+
+    #[test]
+    fn linux_placement_for_several_memory_sizes() {
+        let image = Bz::default().image();
+        let setup_len = 40 * 512;
+        for (ram, size) in [
+            (64 * MIB, 1_000_000),
+            (128 * MIB, 1_063_922),
+            (256 * MIB, 5),
+            (3 << 30, 40 * MIB as usize),
+        ] {
+            let boot =
+                DirectBoot::new(files(image.clone(), &[size], "console=ttyS0"), ram).unwrap();
+            let l = linux(&boot);
+            assert_eq!(l.version, 0x020F);
+            assert_eq!(
+                l.setup,
+                Region {
+                    addr: 0x1_0000,
+                    len: setup_len
+                }
+            );
+            assert_eq!(
+                l.kernel,
+                Region {
+                    addr: 0x10_0000,
+                    len: 0x4000
+                }
+            );
+            // the decompression area: pref_address + init_size
+            assert_eq!(l.kernel_end, 0x100_0000 + 0x100_C000);
+            let r = l.initrd.unwrap();
+            let padded = (size as u64).next_multiple_of(4);
+            assert_eq!(r.len as u64, padded);
+            assert_eq!(r.addr % 4096, 0, "page aligned");
+            assert!(r.addr as u64 >= l.kernel_end);
+            // below the top of RAM and initrd_addr_max, as high as that allows
+            let limit = ram.min(0x8000_0000);
+            assert!(r.addr as u64 + padded <= limit, "{ram:#x}");
+            assert!(limit - (r.addr as u64 + padded) < 4096, "{ram:#x}");
+            assert_eq!(
+                l.cmdline,
+                Region {
+                    addr: 0x1_E000,
+                    len: 14
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn linux_initrd_stays_below_initrd_addr_max() {
+        let bz = Bz {
+            version: 0x0203,
+            initrd_addr_max: 0x37FF_FFFF,
+            ..Bz::default()
+        };
+        let boot = DirectBoot::new(files(bz.image(), &[10_000], ""), 2 << 30).unwrap();
+        let r = linux(&boot).initrd.unwrap();
+        assert_eq!(r.addr, (0x3800_0000 - 10_000) & !0xFFF);
+        // Before 2.03 the field is not there: 0x37FFFFFF is the rule.
+        let bz = Bz {
+            version: 0x0202,
+            initrd_addr_max: 0x7FFF_FFFF,
+            ..Bz::default()
+        };
+        let boot = DirectBoot::new(files(bz.image(), &[10_000], ""), 2 << 30).unwrap();
+        assert_eq!(
+            linux(&boot).initrd.unwrap().addr,
+            (0x3800_0000 - 10_000) & !0xFFF
+        );
+        // Before 2.10 only the loaded image counts for the kernel's end.
+        assert_eq!(linux(&boot).kernel_end, 0x10_0000 + 0x4000);
+    }
+
+    #[test]
+    fn linux_load_writes_the_images_and_the_header() {
+        let bz = Bz {
+            setup_sects: 0,
+            ..Bz::default()
+        };
+        let image = bz.image();
+        let boot =
+            DirectBoot::new(files(image.clone(), &[10, 7], "root=/dev/ram0"), 64 * MIB).unwrap();
+        let mut ram = vec![0xEEu8; 64 * MIB as usize];
+        let entry = boot.load(&mut ram, &[], None).unwrap();
+        assert_eq!(
+            entry,
+            Entry::Real {
+                cs: 0x1020,
+                ds: 0x1000,
+                sp: 0xE000
+            }
+        );
+        let l = linux(&boot).clone();
+        assert_eq!(l.setup.len, 5 * 512, "setup_sects 0 means 4");
+        let base = 0x1_0000;
+        let setup = &ram[base..base + 5 * 512];
+        // Everything but the fields a loader writes is the file's.
+        for (i, (&got, &want)) in setup.iter().zip(&image).enumerate() {
+            let written = [
+                hdr::TYPE_OF_LOADER..hdr::TYPE_OF_LOADER + 2,
+                hdr::VID_MODE..hdr::VID_MODE + 2,
+                hdr::RAMDISK_IMAGE..hdr::RAMDISK_SIZE + 4,
+                hdr::HEAP_END_PTR..hdr::HEAP_END_PTR + 2,
+                hdr::CMD_LINE_PTR..hdr::CMD_LINE_PTR + 4,
+            ];
+            if !written.iter().any(|r| r.contains(&i)) {
+                assert_eq!(got, want, "setup byte {i:#x}");
+            }
+        }
+        assert_eq!(setup[hdr::TYPE_OF_LOADER], 0xFF);
+        assert_eq!(setup[hdr::LOADFLAGS], hdr::LOADED_HIGH | hdr::CAN_USE_HEAP);
+        assert_eq!(le16(setup, hdr::HEAP_END_PTR), Some(0xDE00));
+        assert_eq!(le16(setup, hdr::VID_MODE), Some(0xFFFF));
+        assert_eq!(le32(setup, hdr::CMD_LINE_PTR), Some(0x1_E000));
+        assert_eq!(&ram[0x1_E000..0x1_E00F], b"root=/dev/ram0\0");
+        assert_eq!(&ram[0x10_0000..0x10_4000], &image[5 * 512..]);
+        let r = l.initrd.unwrap();
+        assert_eq!(le32(setup, hdr::RAMDISK_IMAGE), Some(r.addr));
+        assert_eq!(le32(setup, hdr::RAMDISK_SIZE), Some(12 + 8));
+        // Two initrds, each padded to 4 bytes.
+        let at = r.addr as usize;
+        let first: Vec<u8> = (0..10).collect();
+        let second: Vec<u8> = (1..8).collect();
+        assert_eq!(&ram[at..at + 10], &first[..]);
+        assert_eq!(&ram[at + 12..at + 19], &second[..]);
+    }
+
+    fn err(f: BootFiles, ram: u64) -> BootError {
+        match DirectBoot::new(f, ram) {
+            Ok(_) => panic!("accepted"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn linux_errors_name_the_file_and_the_problem() {
+        let old = Bz {
+            version: 0x0201,
+            ..Bz::default()
+        };
+        let e = err(files(old.image(), &[], ""), 64 * MIB);
+        assert!(matches!(
+            e,
+            BootError::ProtocolTooOld {
+                version: 0x0201,
+                ..
+            }
+        ));
+        assert!(e.to_string().contains("k.img") && e.to_string().contains("2.02"));
+
+        let zimage = Bz {
+            loadflags: 0,
+            ..Bz::default()
+        };
+        let e = err(files(zimage.image(), &[], ""), 64 * MIB);
+        assert!(matches!(e, BootError::NotBzImage { .. }), "{e}");
+
+        let mut cut = Bz::default().image();
+        cut.truncate(0x1000);
+        assert!(matches!(
+            err(files(cut, &[], ""), 64 * MIB),
+            BootError::Truncated { .. }
+        ));
+        let mut cut = Bz::default().image();
+        cut.truncate(0x208);
+        assert!(matches!(
+            err(files(cut, &[], ""), 64 * MIB),
+            BootError::Truncated { .. }
+        ));
+
+        let big = Bz {
+            setup_sects: 64,
+            ..Bz::default()
+        };
+        let e = err(files(big.image(), &[], ""), 64 * MIB);
+        assert!(
+            matches!(e, BootError::SetupTooBig { size: 33280, .. }),
+            "{e}"
+        );
+
+        let e = err(files(Bz::default().image(), &[], ""), 16 * MIB);
+        assert!(matches!(e, BootError::KernelTooBig { .. }), "{e}");
+        assert!(e.to_string().contains("--memory"), "{e}");
+
+        let e = err(
+            files(Bz::default().image(), &[40 * MIB as usize], ""),
+            64 * MIB,
+        );
+        assert!(matches!(e, BootError::InitrdDoesNotFit { .. }), "{e}");
+        assert!(e.to_string().contains("r0.gz"), "{e}");
+
+        let short = Bz {
+            cmdline_size: 10,
+            ..Bz::default()
+        };
+        let e = err(files(short.image(), &[], "console=ttyS0"), 64 * MIB);
+        assert!(
+            matches!(e, BootError::CmdlineTooLong { len: 13, max: 10 }),
+            "{e}"
+        );
+        // Before 2.06: 255 bytes.
+        let v205 = Bz {
+            version: 0x0205,
+            ..Bz::default()
+        };
+        let long = "x".repeat(256);
+        let e = err(files(v205.image(), &[], &long), 64 * MIB);
+        assert!(
+            matches!(e, BootError::CmdlineTooLong { max: 255, .. }),
+            "{e}"
+        );
+        assert!(DirectBoot::new(files(v205.image(), &[], &long[..255]), 64 * MIB).is_ok());
+
+        let e = err(files(vec![0x90; 10_000], &[], ""), 64 * MIB);
+        assert!(matches!(e, BootError::UnknownFormat { .. }), "{e}");
+    }
+
+    /// A flat multiboot image with the a.out kludge: header at 0x20.
+    fn aout(flags: u32, addrs: [u32; 5], len: usize) -> Vec<u8> {
+        let mut v = vec![0x90u8; len];
+        let h = 0x20;
+        put32(&mut v, h, MULTIBOOT_MAGIC);
+        put32(&mut v, h + 4, flags);
+        put32(
+            &mut v,
+            h + 8,
+            0u32.wrapping_sub(MULTIBOOT_MAGIC.wrapping_add(flags)),
+        );
+        for (k, a) in addrs.iter().enumerate() {
+            put32(&mut v, h + 12 + 4 * k, *a);
+        }
+        v
+    }
+
+    fn multiboot(boot: &DirectBoot) -> &MultibootLayout {
+        match boot.layout() {
+            Layout::Multiboot(m) => m,
+            other => panic!("not multiboot: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn multiboot_elf_loads_segments_and_builds_the_information() {
+        let image = include_bytes!("../../test-roms/multiboot/mbtest.elf").to_vec();
+        let mut f = files(image.clone(), &[5000, 3], "mbtest cmdline-ok");
+        let boot = DirectBoot::new(f.clone(), 32 * MIB).unwrap();
+        let m = multiboot(&boot).clone();
+        assert_eq!(m.segments.len(), 1);
+        let s = m.segments[0];
+        assert_eq!(
+            (s.addr, s.file_offset, s.file_len),
+            (0x10_0000, 0, image.len())
+        );
+        assert!(s.mem_len as usize > image.len(), "a BSS");
+        let mod0 = (0x10_0000 + s.mem_len).next_multiple_of(4096);
+        assert_eq!(
+            m.modules[0],
+            Region {
+                addr: mod0,
+                len: 5000
+            }
+        );
+        assert_eq!(
+            m.modules[1],
+            Region {
+                addr: (mod0 + 5000).next_multiple_of(4096),
+                len: 3
+            }
+        );
+        let mut ram = vec![0xAAu8; 32 * MIB as usize];
+        let map = bios_map(32 * MIB);
+        let entry = boot.load(&mut ram, &map, Some(0x80)).unwrap();
+        let Entry::Flat32 {
+            eip, eax, ebx, gdt, ..
+        } = entry
+        else {
+            panic!("{entry:?}");
+        };
+        assert_eq!(eip, le32(&image, 24).unwrap());
+        assert_eq!(eax, 0x2BAD_B002);
+        assert_eq!(&ram[0x10_0000..0x10_0000 + image.len()], &image[..]);
+        let bss = 0x10_0000 + image.len();
+        assert!(ram[bss..0x10_0000 + s.mem_len as usize]
+            .iter()
+            .all(|&b| b == 0));
+        assert_eq!(le64(&ram, gdt as usize + 8), Some(0x00CF_9B00_0000_FFFF));
+        assert_eq!(le64(&ram, gdt as usize + 16), Some(0x00CF_9300_0000_FFFF));
+        let info = ebx as usize;
+        let field = |k: usize| le32(&ram, info + k).unwrap();
+        assert_eq!(
+            field(0),
+            0x24F,
+            "mem, boot device, cmdline, mods, mmap, name"
+        );
+        assert_eq!((field(4), field(8)), (639, 31 * 1024));
+        assert_eq!(field(12), 0x80FF_FFFF);
+        let cstr = |addr: u32| {
+            let at = addr as usize;
+            let end = ram[at..].iter().position(|&b| b == 0).unwrap();
+            String::from_utf8_lossy(&ram[at..at + end]).into_owned()
+        };
+        assert_eq!(cstr(field(16)), "mbtest cmdline-ok");
+        assert_eq!(cstr(field(64)), "Glassbox");
+        assert_eq!(field(20), 2);
+        let mods = field(24) as usize;
+        assert_eq!(le32(&ram, mods), Some(mod0));
+        assert_eq!(le32(&ram, mods + 4), Some(mod0 + 5000));
+        assert_eq!(cstr(le32(&ram, mods + 8).unwrap()), "r0.gz");
+        assert_eq!(cstr(le32(&ram, mods + 24).unwrap()), "r1.gz");
+        assert_eq!(&ram[mod0 as usize..mod0 as usize + 3], &[0, 1, 2]);
+        // the memory map, entry by entry
+        assert_eq!(field(44), 24 * map.len() as u32);
+        let mut at = field(48) as usize;
+        for e in &map {
+            assert_eq!(le32(&ram, at), Some(20));
+            assert_eq!(le64(&ram, at + 4), Some(e.base));
+            assert_eq!(le64(&ram, at + 12), Some(e.len));
+            assert_eq!(le32(&ram, at + 20), Some(e.kind));
+            at += 24;
+        }
+        // no boot drive: flag 1 clear
+        f.initrds.clear();
+        let boot = DirectBoot::new(f, 32 * MIB).unwrap();
+        boot.load(&mut ram, &map, None).unwrap();
+        assert_eq!(le32(&ram, info).unwrap() & 2, 0);
+        assert_eq!(le32(&ram, info + 20), Some(0));
+    }
+
+    #[test]
+    fn multiboot_aout_kludge_and_text_mode_request() {
+        let image = include_bytes!("../../test-roms/multiboot/mbtest-aout.bin").to_vec();
+        let boot = DirectBoot::new(files(image.clone(), &[], ""), 16 * MIB).unwrap();
+        let m = multiboot(&boot);
+        assert_eq!(m.flags, 0x0001_0007);
+        assert_eq!(m.segments[0].addr, 0x20_0000);
+        assert_eq!(m.segments[0].file_len, image.len());
+        // a header at 0x20 describing a load from file offset 0
+        let f = aout(
+            MB_AOUT_KLUDGE | MB_MEMORY_INFO,
+            [0x30_0020, 0x30_0000, 0x30_0100, 0x30_2000, 0x30_0040],
+            0x400,
+        );
+        let boot = DirectBoot::new(files(f.clone(), &[], ""), 16 * MIB).unwrap();
+        let s = multiboot(&boot).segments[0];
+        assert_eq!(
+            s,
+            LoadSegment {
+                addr: 0x30_0000,
+                file_offset: 0,
+                file_len: 0x100,
+                mem_len: 0x2000
+            }
+        );
+        let mut ram = vec![0x55u8; 16 * MIB as usize];
+        let entry = boot.load(&mut ram, &bios_map(16 * MIB), None).unwrap();
+        assert!(matches!(entry, Entry::Flat32 { eip: 0x30_0040, .. }));
+        assert_eq!(&ram[0x30_0000..0x30_0100], &f[..0x100]);
+        assert!(ram[0x30_0100..0x30_2000].iter().all(|&b| b == 0), "BSS");
+        assert_eq!(ram[0x30_2000], 0x55, "nothing beyond the BSS");
+    }
+
+    #[test]
+    fn multiboot_errors() {
+        let ram = 16 * MIB;
+        let ok = [0x30_0020, 0x30_0000, 0, 0, 0x30_0040];
+        let mut bad_sum = aout(MB_AOUT_KLUDGE, ok, 0x400);
+        bad_sum[0x28] ^= 1;
+        let e = err(files(bad_sum, &[], ""), ram);
+        assert!(
+            matches!(e, BootError::MultibootChecksum { offset: 0x20, .. }),
+            "{e}"
+        );
+
+        let e = err(
+            files(aout(MB_AOUT_KLUDGE | 1 << 3, ok, 0x400), &[], ""),
+            ram,
+        );
+        assert!(matches!(e, BootError::MultibootFlags { .. }), "{e}");
+        assert!(e.to_string().contains("0x8"), "{e}");
+
+        let mut gfx = aout(MB_AOUT_KLUDGE | MB_VIDEO_MODE, ok, 0x400);
+        put32(&mut gfx, 0x20 + 32, 0); // linear graphics
+        put32(&mut gfx, 0x20 + 36, 1024);
+        put32(&mut gfx, 0x20 + 40, 768);
+        let e = err(files(gfx, &[], ""), ram);
+        assert!(matches!(e, BootError::MultibootFlags { .. }), "{e}");
+        assert!(e.to_string().contains("1024x768"), "{e}");
+
+        // below 1 MiB, beyond RAM
+        let low = aout(MB_AOUT_KLUDGE, [0x8020, 0x8000, 0, 0, 0x8040], 0x400);
+        let e = err(files(low, &[], ""), ram);
+        assert!(
+            matches!(e, BootError::SegmentOutsideRam { start: 0x8000, .. }),
+            "{e}"
+        );
+        let high = [0xFF_0020, 0xFF_0000, 0, 0x100_1000, 0xFF_0040];
+        let e = err(files(aout(MB_AOUT_KLUDGE, high, 0x400), &[], ""), ram);
+        assert!(matches!(e, BootError::SegmentOutsideRam { .. }), "{e}");
+
+        // inconsistent a.out addresses
+        let before = aout(
+            MB_AOUT_KLUDGE,
+            [0x30_0020, 0x30_0000 - 0x100, 0, 0, 0x30_0040],
+            0x400,
+        );
+        assert!(matches!(
+            err(files(before, &[], ""), ram),
+            BootError::BadImage { .. }
+        ));
+        let entry_out = aout(
+            MB_AOUT_KLUDGE,
+            [0x30_0020, 0x30_0000, 0, 0, 0x40_0000],
+            0x400,
+        );
+        assert!(matches!(
+            err(files(entry_out, &[], ""), ram),
+            BootError::BadImage { .. }
+        ));
+        let bss_low = aout(
+            MB_AOUT_KLUDGE,
+            [0x30_0020, 0x30_0000, 0, 0x30_0010, 0x30_0040],
+            0x400,
+        );
+        assert!(matches!(
+            err(files(bss_low, &[], ""), ram),
+            BootError::BadImage { .. }
+        ));
+
+        // no a.out kludge and not ELF
+        let e = err(files(aout(MB_MEMORY_INFO, ok, 0x400), &[], ""), ram);
+        assert!(matches!(e, BootError::BadImage { .. }), "{e}");
+        assert!(e.to_string().contains("ELF"), "{e}");
+        // an ELF for another machine
+        let mut elf = include_bytes!("../../test-roms/multiboot/mbtest.elf").to_vec();
+        elf[18] = 62;
+        let e = err(files(elf, &[], ""), ram);
+        assert!(e.to_string().contains("machine 62"), "{e}");
+
+        // modules that do not fit
+        let e = err(
+            files(aout(MB_AOUT_KLUDGE, ok, 0x400), &[14 * MIB as usize], ""),
+            ram,
+        );
+        assert!(matches!(e, BootError::InitrdDoesNotFit { .. }), "{e}");
+    }
+
+    #[test]
+    fn the_bios_map_is_read_and_checked() {
+        let mut ram = vec![0u8; 0x10_0000];
+        let map = bios_map(128 * MIB);
+        let at = 0x9_FDFF;
+        ram[at] = map.len() as u8;
+        for (i, e) in map.iter().enumerate() {
+            let p = at + 1 + 20 * i;
+            ram[p..p + 8].copy_from_slice(&e.base.to_le_bytes());
+            ram[p + 8..p + 16].copy_from_slice(&e.len.to_le_bytes());
+            put32(&mut ram, p + 16, e.kind);
+        }
+        assert_eq!(read_bios_map(&ram, at as u32).unwrap(), map);
+        assert_eq!(memory_sizes(map.iter()), (639, 127 * 1024));
+        ram[at] = 0;
+        assert!(read_bios_map(&ram, at as u32).is_err());
+        assert!(read_bios_map(&ram, 0x20_0000).is_err());
+        ram[0xF_FFF0] = 3;
+        assert!(read_bios_map(&ram, 0xF_FFF0).is_err(), "runs past RAM");
+        // a map with a hole: mem_upper stops there
+        let e = |base, len| E820Entry { base, len, kind: 1 };
+        let holed = [e(0, 0x9_F000), e(MIB, 2 * MIB), e(4 * MIB, MIB)];
+        assert_eq!(memory_sizes(holed.iter()), (636, 2048));
+    }
+}

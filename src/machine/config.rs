@@ -324,6 +324,27 @@ mod tests {
     }
 
     #[test]
+    fn kernel_initrd_append_with_paths_relative_to_the_file() {
+        let dir = std::env::temp_dir().join(format!("glassbox-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("linux.ron");
+        std::fs::write(
+            &path,
+            r#"(kernel: "k/vmlinuz", initrd: "a.gz,/abs/b.gz", append: "console=ttyS0")"#,
+        )
+        .unwrap();
+        let c = ConfigFile::load(&path).unwrap();
+        assert_eq!(c.kernel, Some(dir.join("k/vmlinuz")));
+        assert_eq!(
+            c.initrd,
+            Some(vec![dir.join("a.gz"), PathBuf::from("/abs/b.gz")])
+        );
+        assert_eq!(c.append.as_deref(), Some("console=ttyS0"));
+        assert_eq!(ConfigFile::parse("()").unwrap().initrd, None);
+        assert!(ConfigFile::parse("(initrd: 3)").is_err());
+    }
+
+    #[test]
     fn boot_orders() {
         assert!("aa".parse::<BootOrder>().is_err());
         assert!("".parse::<BootOrder>().is_err());
