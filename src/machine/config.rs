@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
-    /// CPU model: "8086", "186", "286", "386", "486".
+    /// CPU model: "8086", "186", "286", "386", "486", "pentium", "pentium2".
     pub cpu: Option<CpuName>,
     /// RAM size: "640K", "16M".
     pub memory: Option<String>,
@@ -83,7 +83,7 @@ impl<'de> Deserialize<'de> for CpuName {
         s.parse::<CpuModel>().map(CpuName).map_err(|_| {
             serde::de::Error::invalid_value(
                 serde::de::Unexpected::Str(&s),
-                &"one of \"8086\", \"186\", \"286\", \"386\", \"486\"",
+                &"one of \"8086\", \"186\", \"286\", \"386\", \"486\", \"pentium\", \"pentium2\"",
             )
         })
     }
