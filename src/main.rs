@@ -12,6 +12,7 @@ use glassbox::cpu::CpuModel;
 use glassbox::debugger::trace::{TraceFilter, Tracer};
 use glassbox::debugger::{cli, gdb, Debugger, StopReason};
 use glassbox::frontend::{self, script};
+use glassbox::machine::boot::{self, BootFiles, DirectBoot, KernelKind};
 use glassbox::machine::config::{BootDevice, BootOrder, ClockMode, ConfigFile, DisplayKind};
 use glassbox::machine::{Boot, Drives, MachineConfig, Pc, RunLimits, Stop};
 use glassbox_devices::debugport::DebugSink;
@@ -64,6 +65,20 @@ struct RunArgs {
     /// Leave disk images unchanged: guest writes go to a throw-away overlay.
     #[arg(long)]
     snapshot: bool,
+    /// Boot this kernel instead of a disk: a Linux bzImage (boot protocol 2.02 or later) or a
+    /// multiboot v1 kernel (ELF32, or flat with the a.out kludge). It starts after the BIOS's
+    /// POST, from its INT 19h, so it needs the built-in BIOS (another --bios firmware cannot
+    /// hand over to it and is refused). Without --cpu the CPU is a Pentium II; without
+    /// --memory a Linux kernel gets 128 MiB (a multiboot kernel the usual 16 MiB).
+    #[arg(long, value_name = "FILE")]
+    kernel: Option<PathBuf>,
+    /// With --kernel: the initrd (Linux; A,B are concatenated into one) or the modules
+    /// (multiboot; one per file, named by the file name as given).
+    #[arg(long, value_name = "FILE[,FILE...]")]
+    initrd: Option<String>,
+    /// With --kernel: the kernel command line.
+    #[arg(long, value_name = "TEXT")]
+    append: Option<String>,
     /// Screen: `window`, `text` (the text screen in this terminal) or `none`. Default: a
     /// window when there is a desktop, the terminal when there is one, else none.
     #[arg(long, value_name = "window|text|none")]
@@ -92,10 +107,12 @@ struct RunArgs {
     /// Start at SEG:OFF (hex) in real mode instead of the reset vector.
     #[arg(long, value_name = "SEG:OFF")]
     entry: Option<String>,
-    /// RAM size: bytes, or with K/M/G suffix (e.g. 640K, 16M). Default 16M.
+    /// RAM size: bytes, or with K/M/G suffix (e.g. 640K, 16M). Default 16M (128M for a Linux
+    /// --kernel).
     #[arg(long)]
     memory: Option<String>,
-    /// CPU model: 8086, 186, 286, 386, 486. Default 486.
+    /// CPU model: 8086, 186, 286, 386, 486, pentium, pentium2. Default 486 (pentium2 with
+    /// --kernel).
     #[arg(long)]
     cpu: Option<CpuModel>,
     /// Where port 0xE9 output goes: stdio, file:PATH or none. Default stdio.
@@ -246,18 +263,56 @@ fn parse_sink(flag: &str, s: &str) -> Result<DebugSink> {
     })
 }
 
+/// The files of `--kernel`/`--initrd`/`--append` (flags over the configuration file).
+fn boot_files(args: &RunArgs, file: &ConfigFile) -> Result<Option<BootFiles>> {
+    let kernel = args.kernel.clone().or(file.kernel.clone());
+    let initrd: Option<Vec<PathBuf>> = match &args.initrd {
+        Some(list) => Some(list.split(',').map(PathBuf::from).collect()),
+        None => file.initrd.clone(),
+    };
+    let append = args.append.clone().or(file.append.clone());
+    let Some(kernel) = kernel else {
+        if initrd.is_some() || append.is_some() {
+            bail!("--initrd and --append need --kernel");
+        }
+        return Ok(None);
+    };
+    let files = BootFiles::read(
+        &kernel,
+        &initrd.unwrap_or_default(),
+        append.as_deref().unwrap_or(""),
+    )?;
+    Ok(Some(files))
+}
+
 fn run(args: RunArgs) -> Result<ExitCode> {
     let file = match &args.config {
         Some(p) => ConfigFile::load(p)?,
         None => ConfigFile::default(),
     };
+    let boot_files = boot_files(&args, &file)?;
+    let kernel_kind = boot_files.as_ref().map(|f| boot::kernel_kind(&f.kernel.1));
     let memory_text = args
         .memory
         .clone()
         .or(file.memory.clone())
-        .unwrap_or_else(|| "16M".into());
+        .unwrap_or_else(|| match kernel_kind {
+            // The Debian 686 kernel needs 64 MiB at least.
+            Some(Some(KernelKind::Linux)) => "128M".into(),
+            _ => "16M".into(),
+        });
     let memory = parse_size(&memory_text)?;
-    let cpu = args.cpu.or(file.cpu.map(|c| c.0)).unwrap_or(CpuModel::I486);
+    let cpu = args
+        .cpu
+        .or(file.cpu.map(|c| c.0))
+        .unwrap_or(if boot_files.is_some() {
+            CpuModel::PentiumII
+        } else {
+            CpuModel::I486
+        });
+    if boot_files.is_some() && cpu < CpuModel::I386 {
+        bail!("--kernel needs a 386 or later (--cpu {cpu:?} is too old for a 32-bit kernel)");
+    }
     let fda = args.fda.clone().or(file.fda.clone());
     let fdb = args.fdb.clone().or(file.fdb.clone());
     let hda = args.hda.clone().or(file.hda.clone());
@@ -280,6 +335,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         .or(file.serial.clone())
         .unwrap_or_else(|| "stdio".into());
     let has_disk = fda.is_some() || fdb.is_some() || hda.is_some() || hdb.is_some();
+    if boot_files.is_some() && args.entry.is_some() {
+        bail!("--entry and --kernel both say where to start: choose one");
+    }
     let entry =
         match &args.entry {
             Some(e) => Some(parse_seg_off(e).with_context(|| {
@@ -298,6 +356,14 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         loads.push((addr, data, file.to_string()));
     }
     let bios_choice = args.bios.clone().or(file.bios.clone());
+    if let (Some(_), Some(b)) = (&boot_files, &bios_choice) {
+        if b != "builtin" {
+            bail!(
+                "--kernel needs the built-in BIOS: its INT 19h hands over to the kernel, and \
+                 the firmware `{b}` cannot"
+            );
+        }
+    }
     let (bios, bios_name) = match bios_choice.as_deref() {
         Some("builtin") => (
             Some(glassbox_bios::BIOS_ROM.to_vec()),
@@ -307,14 +373,14 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             Some(std::fs::read(p).with_context(|| format!("--bios: cannot read `{p}`"))?),
             p.to_string(),
         ),
-        None if loads.is_empty() || has_disk => (
+        None if loads.is_empty() || has_disk || boot_files.is_some() => (
             Some(glassbox_bios::BIOS_ROM.to_vec()),
             "built-in BIOS".to_string(),
         ),
         None => (None, String::new()),
     };
     // Nothing to run: the built-in demo disk in drive A:.
-    let demo = !has_disk && loads.is_empty() && bios_choice.is_none();
+    let demo = !has_disk && loads.is_empty() && bios_choice.is_none() && boot_files.is_none();
     if bios.is_none() && entry.is_none() {
         bail!("--load without --bios needs --entry SEG:OFF to say where to start");
     }
@@ -381,6 +447,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     })?;
     if demo {
         pc.insert_demo_disk()?;
+    }
+    if let Some(files) = boot_files {
+        pc.set_direct_boot(Some(DirectBoot::new(files, memory)?));
     }
     pc.cpu.decode_cache = args.decode_cache == OnOff::On;
     let accel = args.accel.or(file.accel).unwrap_or_default();
@@ -487,7 +556,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             4
         }
         Stop::Unsupported(what) => {
-            match pc.accel_error() {
+            match pc.boot_error().or(pc.accel_error()) {
                 Some(e) => eprintln!("glassbox: {e} (at {:#x})", pc.cpu.pc_linear()),
                 None => eprintln!(
                     "glassbox: the guest used {what}, which is not emulated yet (at {:#x})",

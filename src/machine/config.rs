@@ -12,6 +12,9 @@
 //!     display: "none",            // "window", "text", "none"
 //!     serial: "stdio",            // COM1: "stdio", "file:PATH", "none"
 //!     accel: "interp",            // "interp", "kvm", "auto"
+//!     kernel: "vmlinuz",          // boot a kernel instead of a disk (as --kernel)
+//!     initrd: "initrd.gz",        // one file or several separated by commas
+//!     append: "console=ttyS0",    // the kernel command line
 //! )
 //! ```
 //!
@@ -27,7 +30,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
-    /// CPU model: "8086", "186", "286", "386", "486".
+    /// CPU model: "8086", "186", "286", "386", "486", "pentium", "pentium2".
     pub cpu: Option<CpuName>,
     /// RAM size: "640K", "16M".
     pub memory: Option<String>,
@@ -55,6 +58,19 @@ pub struct ConfigFile {
     pub debugcon: Option<String>,
     /// CPU back end: "interp", "kvm", "auto".
     pub accel: Option<crate::accel::AccelChoice>,
+    /// A kernel to boot instead of a disk (Linux bzImage or multiboot), as `--kernel`.
+    pub kernel: Option<PathBuf>,
+    /// Its initrd or modules: one file, or several separated by commas, as `--initrd`.
+    #[serde(default, deserialize_with = "file_list")]
+    pub initrd: Option<Vec<PathBuf>>,
+    /// The kernel command line, as `--append`.
+    pub append: Option<String>,
+}
+
+/// A comma-separated list of files.
+fn file_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<PathBuf>>, D::Error> {
+    let s = String::deserialize(d)?;
+    Ok(Some(s.split(',').map(PathBuf::from).collect()))
 }
 
 /// A CPU model name as written in a file.
@@ -67,7 +83,7 @@ impl<'de> Deserialize<'de> for CpuName {
         s.parse::<CpuModel>().map(CpuName).map_err(|_| {
             serde::de::Error::invalid_value(
                 serde::de::Unexpected::Str(&s),
-                &"one of \"8086\", \"186\", \"286\", \"386\", \"486\"",
+                &"one of \"8086\", \"186\", \"286\", \"386\", \"486\", \"pentium\", \"pentium2\"",
             )
         })
     }
@@ -223,9 +239,17 @@ impl ConfigFile {
             msg,
         })?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut cfg.fda, &mut cfg.fdb, &mut cfg.hda, &mut cfg.hdb]
-            .into_iter()
-            .flatten()
+        let initrds = cfg.initrd.iter_mut().flatten();
+        for p in [
+            &mut cfg.fda,
+            &mut cfg.fdb,
+            &mut cfg.hda,
+            &mut cfg.hdb,
+            &mut cfg.kernel,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(initrds)
         {
             if p.is_relative() {
                 *p = dir.join(&*p);
@@ -297,6 +321,27 @@ mod tests {
         let (_, _, msg) = ConfigFile::parse("(boot: \"x\")").unwrap_err();
         assert!(msg.contains("\"ac\""), "{msg}");
         assert!(ConfigFile::parse("(snapshot: 3)").is_err());
+    }
+
+    #[test]
+    fn kernel_initrd_append_with_paths_relative_to_the_file() {
+        let dir = std::env::temp_dir().join(format!("glassbox-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("linux.ron");
+        std::fs::write(
+            &path,
+            r#"(kernel: "k/vmlinuz", initrd: "a.gz,/abs/b.gz", append: "console=ttyS0")"#,
+        )
+        .unwrap();
+        let c = ConfigFile::load(&path).unwrap();
+        assert_eq!(c.kernel, Some(dir.join("k/vmlinuz")));
+        assert_eq!(
+            c.initrd,
+            Some(vec![dir.join("a.gz"), PathBuf::from("/abs/b.gz")])
+        );
+        assert_eq!(c.append.as_deref(), Some("console=ttyS0"));
+        assert_eq!(ConfigFile::parse("()").unwrap().initrd, None);
+        assert!(ConfigFile::parse("(initrd: 3)").is_err());
     }
 
     #[test]

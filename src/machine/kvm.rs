@@ -210,10 +210,16 @@ impl Pc {
             self.cpu.cycles = now;
             self.board.run_due_events(now);
             let resets = self.resets;
+            // A direct kernel boot sets the CPU state: take KVM's first, give it back after.
+            let entering = self.board.fw.request.is_some();
+            if entering {
+                k.cpu.complete_pending()?;
+                self.kvm_save(k)?;
+            }
             if let Some(stop) = self.handle_signals() {
                 return Ok(stop);
             }
-            if self.resets != resets {
+            if self.resets != resets || entering {
                 k.halted = false;
                 k.synced = None;
                 self.kvm_load(k)?;

@@ -8,6 +8,7 @@
 //! shutdown, reset, A20) are acted on, and a halted CPU skips ahead to the next event.
 
 mod assemble;
+pub mod boot;
 pub mod config;
 #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
 mod kvm;
@@ -84,6 +85,8 @@ pub struct Board {
     /// The PIC's INTR output, refreshed whenever device state can change (port access, device
     /// events, acknowledge): the CPU polls it before every instruction.
     intr: bool,
+    /// The firmware interface of direct kernel boot (see [`boot`]).
+    fw: boot::FirmwarePort,
 }
 
 impl Board {
@@ -182,6 +185,9 @@ impl Bus for Board {
         self.mem.mark_code(addr, len);
     }
     fn io_read(&mut self, port: u16, size: u8, now: u64) -> u32 {
+        if port == boot::FW_PORT {
+            return self.fw.read(size);
+        }
         let v = self
             .platform
             .io_read(port, size, Cycles(now), &mut self.mem);
@@ -189,6 +195,10 @@ impl Bus for Board {
         v
     }
     fn io_write(&mut self, port: u16, size: u8, value: u32, now: u64) {
+        if port == boot::FW_PORT {
+            self.signalled |= self.fw.write(size, value);
+            return;
+        }
         self.platform
             .io_write(port, size, value, Cycles(now), &mut self.mem);
         self.after_device_activity();
@@ -291,6 +301,9 @@ pub struct Pc {
     /// The machine runs on KVM (else on the interpreter).
     on_kvm: bool,
     accel_error: Option<String>,
+    /// The kernel our BIOS boots instead of a disk (`--kernel`).
+    direct_boot: Option<Box<boot::DirectBoot>>,
+    boot_error: Option<String>,
 }
 
 /// A port range the KVM loop stops after (the debugger's I/O breakpoints).
@@ -340,6 +353,7 @@ impl Pc {
                 mmio: Vec::new(),
                 signalled: false,
                 intr: false,
+                fw: boot::FirmwarePort::default(),
             },
             clock_hz,
             wall: Duration::ZERO,
@@ -350,6 +364,8 @@ impl Pc {
             kvm: None,
             on_kvm: false,
             accel_error: None,
+            direct_boot: None,
+            boot_error: None,
         };
         pc.apply_a20();
         Ok(pc)
@@ -482,6 +498,11 @@ impl Pc {
     fn handle_signals(&mut self) -> Option<Stop> {
         if !std::mem::take(&mut self.board.signalled) {
             return None;
+        }
+        if let Some(map) = self.board.fw.request.take() {
+            if let Some(stop) = self.enter_kernel(map) {
+                return Some(stop);
+            }
         }
         let s = self.board.platform.signals.take();
         if let Some(on) = s.a20 {
