@@ -21,6 +21,7 @@ pub mod decode;
 mod exec;
 pub mod fault;
 pub mod flags;
+pub mod fpu;
 pub mod model;
 mod trace;
 
@@ -150,6 +151,8 @@ pub struct Cpu {
     pub ldtr: Segment,
     /// Task register (selector and hidden descriptor cache).
     pub tr: Segment,
+    /// The x87 FPU (386 and later; see [`fpu`]).
+    pub fpu: fpu::Fpu,
     /// Cycles executed since power-on (the machine's virtual clock).
     pub cycles: u64,
     /// Instructions retired since power-on.
@@ -250,6 +253,7 @@ impl Cpu {
             idtr: TableReg::default(),
             ldtr: Segment::default(),
             tr: Segment::default(),
+            fpu: fpu::Fpu::new(),
             cycles: 0,
             instructions: 0,
             halted: false,
@@ -335,6 +339,7 @@ impl Cpu {
             limit: 0xFFFF,
             attrs: 0x008B,
         };
+        self.fpu.reset();
         self.halted = false;
         self.shadow = false;
         self.rep_pending = false;

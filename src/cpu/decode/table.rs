@@ -294,6 +294,7 @@ const fn two_byte(op: usize) -> OpInfo {
             [0, 0, 3, 3],
             [0, 0, 4, 1],
         ),
+        0xAE => r("(grp15)", M, CpuModel::PentiumII, 0, [0, 0, 0, 40], [0; 4]),
         0xAF => r("imul", M, C386, 0, [0, 0, 22, 13], [0, 0, 3, 0]),
         0xB0 | 0xB1 => r("cmpxchg", M, C486, BYTE_BIT, [0, 0, 0, 6], [0, 0, 0, 2]),
         0xB2 => r("lss", M, C386, END, [0, 0, 7, 6], [0; 4]),

@@ -53,6 +53,7 @@ impl Cpu {
                 self.load_seg_real(s, v as u16);
                 Ok(())
             }
+            0xAE => self.fxsave_group(bus, i),
             0xA2 => {
                 self.cpuid();
                 Ok(())

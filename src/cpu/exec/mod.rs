@@ -13,7 +13,9 @@ mod arith;
 mod ctrl;
 mod data;
 mod ext;
+mod fpu;
 pub(super) mod handlers;
+mod mmx;
 mod string;
 
 pub(crate) use arith::{mask, sext};
@@ -164,6 +166,7 @@ impl Cpu {
                 self.push(bus, size, ret)?;
                 self.jump_far(i.imm2 as u16, i.imm, i.o32())
             }
+            0x9B if self.model >= CpuModel::I386 => self.fwait(bus, i),
             0x9B => Ok(()), // WAIT: no coprocessor busy
             0x9C => {
                 let size = i.osize();
@@ -249,6 +252,7 @@ impl Cpu {
                 self.set_r8(reg::AX, v as u8);
                 Ok(())
             }
+            0xD8..=0xDF if self.model >= CpuModel::I386 => self.esc(bus, i),
             0xD8..=0xDF => {
                 // ESC without a coprocessor: the bus cycle for the operand still happens.
                 if self.cr[0] & 0x4 != 0 {

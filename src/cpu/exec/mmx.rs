@@ -1,0 +1,1 @@
+//! MMX (Pentium II): placeholder, filled in below.
