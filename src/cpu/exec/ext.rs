@@ -54,6 +54,7 @@ impl Cpu {
                 Ok(())
             }
             0xAE => self.fxsave_group(bus, i),
+            0x60..=0x7F | 0xD0..=0xFF => self.mmx(bus, i),
             0xA2 => {
                 self.cpuid();
                 Ok(())
