@@ -51,7 +51,7 @@ fn pack(a: u64, b: u64, from: u32, sat: impl Fn(i64, u32) -> u64) -> u64 {
     for (k, v) in [a, b].iter().enumerate() {
         for j in 0..n {
             let x = sx((v >> (j * from)) & ((1u64 << from) - 1), from);
-            r |= sat(x, to) << ((k as u32 * n + j) * to);
+            r |= (sat(x, to) & ((1u64 << to) - 1)) << ((k as u32 * n + j) * to);
         }
     }
     r

@@ -283,6 +283,88 @@ impl Fpu {
     pub fn emms(&mut self) {
         self.tw = 0xFFFF;
     }
+
+    /// The debugger's `info fpu`: the stack with physical register numbers, tags, raw bytes
+    /// and approximate values; the control and status words decoded; the last pointers.
+    pub fn describe(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        const EXC: [&str; 6] = ["IE", "DE", "ZE", "OE", "UE", "PE"];
+        let names = |bits: u16| -> String {
+            let v: Vec<&str> = (0..6)
+                .filter(|k| bits >> k & 1 != 0)
+                .map(|k| EXC[k])
+                .collect();
+            if v.is_empty() {
+                "-".into()
+            } else {
+                v.join(" ")
+            }
+        };
+        let sw = self.status_word();
+        let pc = match (self.cw >> 8) & 3 {
+            0 => "24",
+            2 => "53",
+            3 => "64",
+            _ => "53 (reserved 01)",
+        };
+        let rc = ["nearest", "down", "up", "toward zero"][((self.cw >> 10) & 3) as usize];
+        writeln!(
+            out,
+            "CW {:04x}: masked {}; precision {pc} bits; rounding {rc}",
+            self.cw,
+            names(self.cw & 0x3F)
+        )?;
+        writeln!(
+            out,
+            "SW {:04x}: TOP {}  C3 {} C2 {} C1 {} C0 {}  flags {}{}{}{}",
+            sw,
+            self.top,
+            (sw >> 14) & 1,
+            (sw >> 10) & 1,
+            (sw >> 9) & 1,
+            (sw >> 8) & 1,
+            names(sw & 0x3F),
+            if sw & SW_SF != 0 { " SF" } else { "" },
+            if sw & SW_ES != 0 { " ES" } else { "" },
+            if sw & SW_B != 0 { " B" } else { "" },
+        )?;
+        writeln!(out, "TW {:04x}", self.tag_word())?;
+        for i in 0..8u8 {
+            let r = self.phys(i);
+            let v = self.regs[r];
+            let tag =
+                ["valid", "zero", "special", "empty"][self.tag_word() as usize >> (2 * r) & 3];
+            write!(out, "ST{i} (R{r}) {tag:<7} {:04x} {:016x}", v.se, v.sig)?;
+            if tag == "empty" {
+                writeln!(out)?;
+            } else {
+                writeln!(out, "  {}", describe_value(v))?;
+            }
+        }
+        writeln!(
+            out,
+            "last instruction {:04x}:{:08x} opcode {:03x}; operand {:04x}:{:08x}{}",
+            self.fcs,
+            self.fip,
+            self.fop,
+            self.fds,
+            self.fdp,
+            if self.ferr { "; FERR# asserted" } else { "" }
+        )
+    }
+}
+
+/// A register value in words: its class, or an approximate decimal value.
+fn describe_value(v: F80) -> String {
+    use f80::Class;
+    match v.class() {
+        Class::QNaN => "QNaN".into(),
+        Class::SNaN => "SNaN".into(),
+        Class::Unsupported => "unsupported encoding".into(),
+        Class::Infinity if v.sign() => "-inf".into(),
+        Class::Infinity => "+inf".into(),
+        Class::Denormal | Class::PseudoDenormal => format!("~{:e} (denormal)", v.to_f64_lossy()),
+        _ => format!("~{:e}", v.to_f64_lossy()),
+    }
 }
 
 #[cfg(test)]
@@ -297,6 +379,26 @@ mod tests {
         f.init();
         assert_eq!((f.cw, f.status_word(), f.tag_word()), (0x037F, 0, 0xFFFF));
         assert_eq!(f.regs[0], F80::ONE, "FNINIT leaves the registers");
+    }
+
+    #[test]
+    fn describe_shows_the_stack() {
+        let mut f = Fpu::new();
+        f.init();
+        f.push(F80::ONE);
+        let mut out = Vec::new();
+        f.describe(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("CW 037f: masked IE DE ZE OE UE PE; precision 64 bits; rounding nearest"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ST0 (R7) valid   3fff 8000000000000000  ~1e0"),
+            "{text}"
+        );
+        assert!(text.contains("ST1 (R0) empty"), "{text}");
+        assert!(text.contains("TOP 7"), "{text}");
     }
 
     #[test]
