@@ -587,3 +587,42 @@ fn the_286_still_has_no_coprocessor() {
     let pc = run(CpuModel::I286, &code, &[]);
     assert_eq!(u16_at(&pc, 0x600), 0x1234, "ESC touched nothing");
 }
+
+#[test]
+fn a_faulting_store_changes_nothing() {
+    // #GP handler: count, skip the 4-byte FSTP.
+    let (handler, _) = asm16(0x7E00, |a, _| {
+        a.inc(byte_ptr(0x500))?;
+        a.mov(bp, sp)?;
+        a.add(word_ptr(bp), 4)?;
+        a.iret()
+    });
+    let (code, _) = asm16(0x7C00, |a, _| {
+        prologue(a)?;
+        a.mov(dword_ptr(0xFFF8), 0x1122_3344)?;
+        a.mov(dword_ptr(0xFFFC), 0x5566_7788)?;
+        a.fninit()?;
+        a.fld1()?;
+        a.fstp(tword_ptr(0xFFF8))?; // bytes 0xFFF8..0x10001: past the 64 KiB limit
+        a.fnstsw(word_ptr(0x502))?;
+        a.fstp(qword_ptr(0x508))?;
+        exit(a)
+    });
+    let mut pc = machine(CpuModel::I486);
+    pc.load_image(0x7C00, &code).unwrap();
+    pc.load_image(0x7E00, &handler).unwrap();
+    let (at, v) = vector(13, 0x7E00);
+    pc.load_image(at, &v).unwrap();
+    pc.set_entry(0, 0x7C00);
+    assert_eq!(
+        pc.run(RunLimits {
+            max_instructions: Some(10_000)
+        }),
+        Stop::Exit(0)
+    );
+    assert_eq!(mem(&pc, 0x500, 1), [1], "one #GP");
+    assert_eq!(u32_at(&pc, 0xFFF8), 0x1122_3344, "memory unchanged");
+    assert_eq!(u32_at(&pc, 0xFFFC), 0x5566_7788);
+    assert_eq!(u16_at(&pc, 0x502) & 0x3800, 0x3800, "not popped: TOP 7");
+    assert_eq!(f64_at(&pc, 0x508), 1.0);
+}

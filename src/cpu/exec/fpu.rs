@@ -30,7 +30,7 @@ use crate::cpu::decode::seg;
 use crate::cpu::fault::vector;
 use crate::cpu::fpu::f80::{self, Cmp, Env, IE, SF};
 use crate::cpu::fpu::trans::{self, Wide};
-use crate::cpu::fpu::{self, F80, SW_C1, SW_C2, SW_ES};
+use crate::cpu::fpu::{self, F80, SW_C2, SW_ES};
 use crate::cpu::{reg, Bus, Cpu, CpuModel, Fault, Insn};
 
 const CR0_MP: u32 = 1 << 1;
@@ -665,7 +665,7 @@ impl Cpu {
                 }
             }
             (1, 1) | (5, 1) | (7, 1) => self.fxch(st),
-            (1, 2) if st == 0 => self.fpu.set_c1(self.fpu.sw & SW_C1 != 0),
+            (1, 2) if st == 0 => {} // FNOP
             (1, 3) | (5, 2) | (5, 3) | (7, 2) | (7, 3) => {
                 let pop = !(op == 5 && r == 2);
                 if self.fpu.is_empty(0) {
@@ -887,22 +887,23 @@ impl Cpu {
             self.fpu.sw |= env.flags as u16;
             return;
         }
-        let (s, c) = if x.class() == f80::Class::Zero {
-            (Wide::from_f80(x), Wide::from_u64(1))
+        let (a, b) = if x.class() == f80::Class::Zero {
+            // sin ±0 = tan ±0 = ±0 (the sign kept), cos 0 = 1.
+            match m {
+                0xFE => (x, None),
+                0xFF => (F80::ONE, None),
+                _ => (x, Some(F80::ONE)),
+            }
         } else {
-            trans::sin_cos(x)
+            let (s, c) = trans::sin_cos(x);
+            let (a, b) = match m {
+                0xFE => (s, None),
+                0xFF => (c, None),
+                0xFB => (s, Some(c)),
+                _ => (s.div(c), Some(Wide::from_u64(1))),
+            };
+            (a.to_f80(&mut env), b.map(|b| b.to_f80(&mut env)))
         };
-        let (a, b) = match m {
-            0xFE => (s, None),
-            0xFF => (c, None),
-            0xFB => (s, Some(c)),
-            _ => (
-                if c.is_zero() { s } else { s.div(c) },
-                Some(Wide::from_u64(1)),
-            ),
-        };
-        let a = a.to_f80(&mut env);
-        let b = b.map(|b| b.to_f80(&mut env));
         if self.fpu_commit(&env) {
             self.fpu.set_st(0, a);
             if let Some(b) = b {
