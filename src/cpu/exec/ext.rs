@@ -368,8 +368,8 @@ impl Cpu {
                 u32::from_le_bytes(*b"ntel"),
                 u32::from_le_bytes(*b"ineI"),
             ),
-            // Family 4, model 8 (DX4), stepping 0; no x87 reported until the FPU exists.
-            1 => (0x0480, 0, 0, 0),
+            // Family 4, model 8 (DX4), stepping 0; EDX bit 0: an on-chip x87.
+            1 => (0x0480, 0, 0, 1),
             _ => (0, 0, 0, 0),
         };
         self.regs[reg::AX as usize] = a;

@@ -32,6 +32,7 @@ use crate::cpu::fpu::f80::{self, Cmp, Env, IE, SF};
 use crate::cpu::fpu::trans::{self, Wide};
 use crate::cpu::fpu::{self, F80, SW_C2, SW_ES};
 use crate::cpu::{reg, Bus, Cpu, CpuModel, Fault, Insn};
+use std::ops::Neg;
 
 const CR0_MP: u32 = 1 << 1;
 const CR0_EM: u32 = 1 << 2;
@@ -621,7 +622,7 @@ impl Cpu {
             f.fdp = if o32 { w[5] } else { w[5] & 0xFFFF };
             f.fds = w[6] as u16;
         } else {
-            let hi_shift = if o32 { 12 } else { 12 };
+            let hi_shift = 12;
             let hi_mask = if o32 { 0xFFFF } else { 0xF };
             f.fcs = 0;
             f.fip = (w[3] & 0xFFFF) | ((w[4] >> hi_shift) & hi_mask) << 16;
@@ -900,7 +901,7 @@ impl Cpu {
                 0xFE => (s, None),
                 0xFF => (c, None),
                 0xFB => (s, Some(c)),
-                _ => (s.div(c), Some(Wide::from_u64(1))),
+                _ => (s / c, Some(Wide::from_u64(1))),
             };
             (a.to_f80(&mut env), b.map(|b| b.to_f80(&mut env)))
         };

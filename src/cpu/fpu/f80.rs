@@ -25,6 +25,7 @@
 //! register.
 
 use serde::{Deserialize, Serialize};
+use std::ops::Neg;
 
 /// Exception flag: invalid operation.
 pub const IE: u8 = 0x01;
@@ -146,14 +147,6 @@ impl F80 {
         self.se & 0x7FFF
     }
 
-    /// The same value with the sign flipped (FCHS).
-    pub fn neg(self) -> F80 {
-        F80 {
-            sig: self.sig,
-            se: self.se ^ 0x8000,
-        }
-    }
-
     /// The same value with the sign cleared (FABS).
     pub fn abs(self) -> F80 {
         F80 {
@@ -204,6 +197,18 @@ impl F80 {
                 let half = 2f64.powi(e / 2);
                 s * (self.sig as f64) * half * 2f64.powi(e - e / 2)
             }
+        }
+    }
+}
+
+impl Neg for F80 {
+    type Output = F80;
+
+    /// The same value with the sign flipped (FCHS).
+    fn neg(self) -> F80 {
+        F80 {
+            sig: self.sig,
+            se: self.se ^ 0x8000,
         }
     }
 }
@@ -815,7 +820,7 @@ pub fn from_ieee(env: &mut Env, bits: u64, single: bool) -> F80 {
         }
         env.raise(DE);
         let lz = frac.leading_zeros();
-        let e = emin - (lz as i32 - (63 - fbits as i32));
+        let e = emin - (lz as i32 - (63 - fbits));
         return F80::new(sign, (e + BIAS) as u16, frac << lz);
     }
     let e = field as i32 + emin - 1;

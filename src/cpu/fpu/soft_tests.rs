@@ -4,6 +4,7 @@
 //! integer arithmetic, and documented constants.
 
 use super::f80::{self, Class, Cmp, Env, DE, F80, IE, OE, PE, UE, ZE};
+use std::ops::Neg;
 
 /// Control word: all masked, precision `pc` (0 = 24, 2 = 53, 3 = 64), rounding `rc`.
 fn cw(pc: u16, rc: u16) -> u16 {

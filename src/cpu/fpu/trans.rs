@@ -12,6 +12,7 @@
 
 use super::f80::{self, Class, Env, Format, DE, IE, ZE};
 use super::F80;
+use std::ops::{Add, Div, Mul, Neg, Sub};
 
 /// A working value: (−1)^neg × sig × 2^(exp − 127), `sig` normalized (bit 127 set) or zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,14 +80,6 @@ impl Wide {
         self.sig == 0
     }
 
-    /// −self.
-    pub fn neg(self) -> Wide {
-        Wide {
-            neg: !self.neg && self.sig != 0,
-            ..self
-        }
-    }
-
     /// self × 2^n.
     pub fn scale(self, n: i32) -> Wide {
         if self.sig == 0 {
@@ -104,76 +97,6 @@ impl Wide {
         self.exp
     }
 
-    /// self × o.
-    pub fn mul(self, o: Wide) -> Wide {
-        if self.sig == 0 || o.sig == 0 {
-            return Wide::ZERO;
-        }
-        let (hi, lo) = mul_128(self.sig, o.sig);
-        Wide::new(
-            self.neg != o.neg,
-            self.exp + o.exp + 1,
-            hi | (lo != 0) as u128,
-        )
-    }
-
-    /// self + o.
-    pub fn add(self, o: Wide) -> Wide {
-        if self.sig == 0 {
-            return o;
-        }
-        if o.sig == 0 {
-            return self;
-        }
-        let (a, b) = if self.exp >= o.exp {
-            (self, o)
-        } else {
-            (o, self)
-        };
-        let d = (a.exp - b.exp) as u32;
-        let x = a.sig >> 1;
-        let y = if d >= 126 { 0 } else { (b.sig >> 1) >> d };
-        if a.neg == b.neg {
-            Wide::new(a.neg, a.exp + 1, x + y)
-        } else if x >= y {
-            Wide::new(a.neg, a.exp + 1, x - y)
-        } else {
-            Wide::new(b.neg, a.exp + 1, y - x)
-        }
-    }
-
-    /// self − o.
-    pub fn sub(self, o: Wide) -> Wide {
-        self.add(o.neg())
-    }
-
-    /// self ÷ o (`o` ≠ 0).
-    pub fn div(self, o: Wide) -> Wide {
-        if self.sig == 0 || o.sig == 0 {
-            return Wide::ZERO;
-        }
-        let d = o.sig;
-        let mut rem = self.sig;
-        let mut carry = false;
-        let mut e = self.exp - o.exp;
-        if rem < d {
-            carry = rem >> 127 != 0;
-            rem <<= 1;
-            e -= 1;
-        }
-        let mut q = 0u128;
-        for _ in 0..128 {
-            q <<= 1;
-            if carry || rem >= d {
-                rem = rem.wrapping_sub(d);
-                q |= 1;
-            }
-            carry = rem >> 127 != 0;
-            rem <<= 1;
-        }
-        Wide::new(self.neg != o.neg, e, q | (rem != 0) as u128)
-    }
-
     /// self ÷ n for a small positive integer n.
     pub fn div_small(self, n: u64) -> Wide {
         if self.sig == 0 {
@@ -183,7 +106,7 @@ impl Wide {
         let q1 = self.sig / n;
         let r = self.sig % n;
         let lz = q1.leading_zeros();
-        let q = q1 << lz | (r << lz) / n;
+        let q = (q1 << lz) | ((r << lz) / n);
         Wide::new(self.neg, self.exp - lz as i32, q)
     }
 
@@ -211,6 +134,104 @@ impl Wide {
             return F80::new(self.neg, 0, 0);
         }
         f80::round(env, self.neg, self.exp, self.sig, Format::ext(64)).to_f80()
+    }
+}
+
+impl Neg for Wide {
+    type Output = Wide;
+
+    /// −self.
+    fn neg(self) -> Wide {
+        Wide {
+            neg: !self.neg && self.sig != 0,
+            ..self
+        }
+    }
+}
+
+impl Mul for Wide {
+    type Output = Wide;
+
+    /// self × o.
+    fn mul(self, o: Wide) -> Wide {
+        if self.sig == 0 || o.sig == 0 {
+            return Wide::ZERO;
+        }
+        let (hi, lo) = mul_128(self.sig, o.sig);
+        Wide::new(
+            self.neg != o.neg,
+            self.exp + o.exp + 1,
+            hi | (lo != 0) as u128,
+        )
+    }
+}
+
+impl Add for Wide {
+    type Output = Wide;
+
+    /// self + o.
+    fn add(self, o: Wide) -> Wide {
+        if self.sig == 0 {
+            return o;
+        }
+        if o.sig == 0 {
+            return self;
+        }
+        let (a, b) = if self.exp >= o.exp {
+            (self, o)
+        } else {
+            (o, self)
+        };
+        let d = (a.exp - b.exp) as u32;
+        let x = a.sig >> 1;
+        let y = if d >= 126 { 0 } else { (b.sig >> 1) >> d };
+        if a.neg == b.neg {
+            Wide::new(a.neg, a.exp + 1, x + y)
+        } else if x >= y {
+            Wide::new(a.neg, a.exp + 1, x - y)
+        } else {
+            Wide::new(b.neg, a.exp + 1, y - x)
+        }
+    }
+}
+
+impl Sub for Wide {
+    type Output = Wide;
+
+    /// self − o.
+    fn sub(self, o: Wide) -> Wide {
+        self.add(o.neg())
+    }
+}
+
+impl Div for Wide {
+    type Output = Wide;
+
+    /// self ÷ o (`o` ≠ 0).
+    fn div(self, o: Wide) -> Wide {
+        if self.sig == 0 || o.sig == 0 {
+            return Wide::ZERO;
+        }
+        let d = o.sig;
+        let mut rem = self.sig;
+        let mut carry = false;
+        let mut e = self.exp - o.exp;
+        if rem < d {
+            carry = rem >> 127 != 0;
+            rem <<= 1;
+            e -= 1;
+        }
+        let mut q = 0u128;
+        for _ in 0..128 {
+            q <<= 1;
+            if carry || rem >= d {
+                rem = rem.wrapping_sub(d);
+                q |= 1;
+            }
+            carry = rem >> 127 != 0;
+            rem <<= 1;
+        }
+        Wide::new(self.neg != o.neg, e, q | (rem != 0) as u128)
     }
 }
 
