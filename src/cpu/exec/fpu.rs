@@ -1019,3 +1019,49 @@ impl Cpu {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cpu::{Cpu, CpuModel};
+
+    fn words(b: &[u8], size: usize) -> Vec<u32> {
+        b.chunks(size)
+            .map(|c| c.iter().rev().fold(0u32, |v, &x| v << 8 | x as u32))
+            .collect()
+    }
+
+    #[test]
+    fn environment_layouts_in_protected_mode() {
+        let mut cpu = Cpu::new(CpuModel::I486);
+        cpu.fpu.init();
+        cpu.fpu.fip = 0x0012_3456;
+        cpu.fpu.fcs = 0x0008;
+        cpu.fpu.fop = 0x1E8;
+        cpu.fpu.fdp = 0x0009_8765;
+        cpu.fpu.fds = 0x0010;
+        cpu.cr[0] |= 1;
+        // 16-bit: CW SW TW IP CS DP DS.
+        let w = words(&cpu.env_image(false), 2);
+        assert_eq!(w, [0x037F, 0, 0xFFFF, 0x3456, 0x0008, 0x8765, 0x0010]);
+        // 32-bit: the opcode shares the CS dword.
+        let d = words(&cpu.env_image(true), 4);
+        assert_eq!(
+            d[3..7],
+            [0x0012_3456, 0x01E8_0008, 0x0009_8765, 0xFFFF_0010]
+        );
+        // Real mode: 20-bit linear pointers, split around the opcode.
+        cpu.cr[0] &= !1;
+        let w = words(&cpu.env_image(false), 2);
+        let ip = (0x0008 << 4) + 0x0012_3456u32;
+        let dp = (0x0010 << 4) + 0x0009_8765u32;
+        assert_eq!(
+            w[3..7],
+            [
+                ip & 0xFFFF,
+                ((ip >> 16) & 0xF) << 12 | 0x1E8,
+                dp & 0xFFFF,
+                ((dp >> 16) & 0xF) << 12
+            ]
+        );
+    }
+}
