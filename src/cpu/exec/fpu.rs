@@ -23,10 +23,13 @@
 //! changes, and for stores the first and last byte are probed before anything is written, so
 //! a fault leaves memory and the stack as they were.
 //!
-//! Cycle costs: every ESC instruction is charged the opcode table's shared ESC row; per-
-//! instruction x87 timings are not modelled.
+//! Cycle costs: the opcode table has one row for all of D8–DF, so each instruction is charged
+//! its own clock count here on top of it ([`x87_clocks`]): the Intel486 manual's counts (the
+//! low end of a range, the common case), used for every model with an FPU — the 386 + 387
+//! model is charged the 486's counts too, faster than a real 387.
 
 use crate::cpu::decode::seg;
+use crate::cpu::decode::table::OPS;
 use crate::cpu::fault::vector;
 use crate::cpu::fpu::f80::{self, Cmp, Env, IE, SF};
 use crate::cpu::fpu::trans::{self, Wide};
@@ -41,6 +44,75 @@ const CR0_NE: u32 = 1 << 5;
 
 /// The x87 error vector (#MF).
 const MF: u8 = 16;
+
+/// Clocks of an x87 instruction on the 486 (Intel486 manual, instruction timings; the low
+/// end of each range). `op` is the low three bits of the ESC opcode.
+fn x87_clocks(op: u8, modrm: u8) -> u64 {
+    let r = (modrm >> 3) & 7;
+    if modrm < 0xC0 {
+        return match (op, r) {
+            // Arithmetic with m32real / m64real, m32int / m16int.
+            (0 | 4, 0 | 4 | 5) => 8,
+            (0 | 4, 1) => 11,
+            (0 | 4, 2 | 3) => 4,
+            (0 | 4, _) => 73,
+            (2 | 6, 0 | 4 | 5) => 19,
+            (2 | 6, 1) => 22,
+            (2 | 6, 2 | 3) => 15,
+            (2 | 6, _) => 73,
+            (1 | 5, 0) => 3,
+            (1 | 5, 2 | 3) => 7,
+            (1, 4) => 44,
+            (1, 5) => 4,
+            (1, 6) => 56,
+            (5, 4) => 131,
+            (5, 6) => 143,
+            (1 | 5, _) => 3,
+            (3, 5) | (3, 7) => 6,
+            (3 | 7, 0 | 5) => 13,
+            (3 | 7, 2 | 3 | 7) => 29,
+            (7, 4) => 70,
+            (7, 6) => 172,
+            _ => 3,
+        };
+    }
+    match (op, r) {
+        (0 | 4 | 6, 0 | 4 | 5) => 8,
+        (0 | 4 | 6, 1) => 16,
+        (0 | 4 | 6, 2 | 3) => 4,
+        (0 | 4 | 6, _) => 73,
+        (1, 0) => 4,
+        (1, 1) | (5, 1) | (7, 1) => 4,
+        (1, 5) => match modrm & 7 {
+            0 | 6 => 4,
+            _ => 8,
+        },
+        (1, 4) => [6, 3, 2, 2, 4, 8, 2, 2][(modrm & 7) as usize],
+        (1, 6) | (1, 7) => match modrm {
+            0xF0 => 140,
+            0xF1 => 196,
+            0xF2 => 200,
+            0xF3 => 218,
+            0xF4 => 16,
+            0xF5 => 72,
+            0xF8 => 70,
+            0xF9 => 171,
+            0xFA => 83,
+            0xFB => 292,
+            0xFC => 21,
+            0xFD => 30,
+            0xFE | 0xFF => 257,
+            _ => 3,
+        },
+        (3, 4) => match modrm {
+            0xE2 => 7,
+            0xE3 => 17,
+            _ => 3,
+        },
+        (7, 4) => 3,
+        _ => 4,
+    }
+}
 
 /// An operand of a two-operand arithmetic instruction: a stack register or a loaded value
 /// (with the exceptions its conversion raised).
@@ -120,6 +192,8 @@ impl Cpu {
         } else {
             self.esc_reg(i, op)
         };
+        let charged = OPS[i.op as usize].cycles[self.model.timing_index()] as u64;
+        self.cycles += x87_clocks(op, m).saturating_sub(charged);
         self.fpu_sync(bus);
         res
     }
