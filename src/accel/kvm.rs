@@ -286,9 +286,13 @@ impl KvmCpu {
             .set_vcpu_events(&events)
             .map_err(sys("setting pending events"))?;
 
-        if let Some(fpu) = &self.fpu {
-            self.vcpu.set_fpu(fpu).map_err(sys("setting FPU state"))?;
-        }
+        // The x87 state is the interpreter's; XMM and MXCSR are kept as KVM left them.
+        let mut fpu = match self.fpu {
+            Some(f) => f,
+            None => self.vcpu.get_fpu().map_err(sys("reading FPU state"))?,
+        };
+        fpu_to_kvm(&cpu.fpu, &mut fpu);
+        self.vcpu.set_fpu(&fpu).map_err(sys("setting FPU state"))?;
         if !self.msrs.is_empty() {
             let msrs = Msrs::from_entries(&self.msrs)
                 .map_err(|e| KvmError::Guest(format!("MSR list: {e:?}")))?;
@@ -357,7 +361,9 @@ impl KvmCpu {
         // The CPL, paging switch and TLB follow the state KVM left.
         cpu.state_loaded();
 
-        self.fpu = Some(self.vcpu.get_fpu().map_err(sys("reading FPU state"))?);
+        let fpu = self.vcpu.get_fpu().map_err(sys("reading FPU state"))?;
+        fpu_from_kvm(&fpu, &mut cpu.fpu);
+        self.fpu = Some(fpu);
         let entries: Vec<kvm_msr_entry> = KEPT_MSRS
             .iter()
             .map(|&index| kvm_msr_entry {
@@ -723,6 +729,41 @@ pub fn probe() -> Result<(), String> {
     }
 }
 
+/// Copies the interpreter's x87 state into KVM's FXSAVE-style record: registers in stack order
+/// (ST0 first), the abridged tag word by physical register, the last opcode and pointers
+/// (offsets only: KVM's record has no selectors).
+pub fn fpu_to_kvm(f: &crate::cpu::fpu::Fpu, k: &mut kvm_fpu) {
+    for (i, r) in k.fpr.iter_mut().enumerate() {
+        r[..10].copy_from_slice(&f.st(i as u8).to_bytes());
+        r[10..].fill(0);
+    }
+    k.fcw = f.cw;
+    k.fsw = f.status_word();
+    k.ftwx = f.abridged_tag();
+    k.last_opcode = f.fop;
+    k.last_ip = f.fip as u64;
+    k.last_dp = f.fdp as u64;
+}
+
+/// Copies KVM's x87 state into the interpreter's (the reverse of [`fpu_to_kvm`]; the
+/// selectors of the last pointers are not in KVM's record and become 0).
+pub fn fpu_from_kvm(k: &kvm_fpu, f: &mut crate::cpu::fpu::Fpu) {
+    f.cw = k.fcw;
+    f.set_status_word(k.fsw);
+    for (i, r) in k.fpr.iter().enumerate() {
+        let mut b = [0u8; 10];
+        b.copy_from_slice(&r[..10]);
+        let p = f.phys(i as u8);
+        f.regs[p] = crate::cpu::fpu::F80::from_bytes(b);
+    }
+    f.set_abridged_tag(k.ftwx);
+    f.fop = k.last_opcode & 0x7FF;
+    f.fip = k.last_ip as u32;
+    f.fcs = 0;
+    f.fdp = k.last_dp as u32;
+    f.fds = 0;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -736,6 +777,46 @@ mod tests {
                 false
             }
         }
+    }
+
+    #[test]
+    fn x87_state_round_trips_through_the_kvm_record() {
+        use crate::cpu::fpu::{Fpu, F80};
+        let mut f = Fpu::new();
+        f.init();
+        f.push(F80::ONE);
+        f.push(F80::new(false, 0x4000, 0xC90F_DAA2_2168_C235));
+        f.cw = 0x0A7F;
+        f.sw |= 0x21;
+        f.fop = 0x1D9;
+        f.fip = 0x1234;
+        f.fdp = 0x5678;
+        let mut k = kvm_fpu {
+            mxcsr: 0x1F80,
+            ..Default::default()
+        };
+        k.xmm[0][0] = 0xAA;
+        fpu_to_kvm(&f, &mut k);
+        assert_eq!(k.fpr[0][..10], f.st(0).to_bytes(), "ST0 first");
+        assert_eq!(k.fpr[1][..10], F80::ONE.to_bytes());
+        assert_eq!((k.fcw, k.fsw, k.ftwx), (0x0A7F, 0x3021, 0xC0));
+        assert_eq!(
+            (k.last_opcode, k.last_ip, k.last_dp),
+            (0x1D9, 0x1234, 0x5678)
+        );
+        assert_eq!(
+            (k.xmm[0][0], k.mxcsr),
+            (0xAA, 0x1F80),
+            "SSE state untouched"
+        );
+        let mut g = Fpu::new();
+        fpu_from_kvm(&k, &mut g);
+        assert_eq!((g.st(0), g.st(1)), (f.st(0), f.st(1)));
+        assert_eq!(
+            (g.cw, g.status_word(), g.tag_word()),
+            (f.cw, f.status_word(), f.tag_word())
+        );
+        assert_eq!((g.fop, g.fip, g.fdp), (f.fop, f.fip, f.fdp));
     }
 
     #[test]
@@ -784,6 +865,11 @@ mod tests {
         .unwrap();
         k.vcpu.set_msrs(&sysenter_cs).unwrap();
         k.get_state(&mut back).unwrap();
+        assert_eq!(
+            back.fpu.cw, 0x027F,
+            "KVM's x87 state reaches the interpreter"
+        );
+        assert_eq!(back.fpu.st(0), crate::cpu::fpu::F80::ONE);
         k.set_state(&Cpu::new(crate::cpu::CpuModel::I486)).unwrap();
         k.set_state(&back).unwrap();
         let again = k.vcpu.get_fpu().unwrap();

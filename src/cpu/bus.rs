@@ -74,4 +74,8 @@ pub trait Bus {
     fn acknowledge_interrupt(&mut self, _now: u64) -> u8 {
         0
     }
+    /// The FPU's FERR# output changed: an unmasked x87 exception is pending (`asserted`) or
+    /// was cleared. The PC routes it to IRQ 13.
+    #[inline]
+    fn fpu_error(&mut self, _asserted: bool) {}
 }

@@ -22,6 +22,7 @@ pub mod decode;
 mod exec;
 pub mod fault;
 pub mod flags;
+pub mod fpu;
 pub mod mmu;
 pub mod model;
 pub mod msr;
@@ -156,6 +157,8 @@ pub struct Cpu {
     pub tr: Segment,
     /// Model-specific registers, the time-stamp counter among them.
     pub msr: Msrs,
+    /// The x87 FPU (386 and later; see [`fpu`]).
+    pub fpu: fpu::Fpu,
     /// Cycles executed since power-on (the machine's virtual clock).
     pub cycles: u64,
     /// Instructions retired since power-on.
@@ -271,6 +274,7 @@ impl Cpu {
             ldtr: Segment::default(),
             tr: Segment::default(),
             msr: Msrs::default(),
+            fpu: fpu::Fpu::new(),
             cycles: 0,
             instructions: 0,
             halted: false,
@@ -364,6 +368,7 @@ impl Cpu {
         };
         // RESET clears the time-stamp counter and puts every MSR in its power-on state.
         self.msr.reset(self.cycles);
+        self.fpu.reset();
         self.halted = false;
         self.shadow = false;
         self.rep_pending = false;

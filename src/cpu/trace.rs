@@ -338,8 +338,8 @@ fn is_conditional_branch(i: &Insn) -> bool {
     matches!(i.op, 0x70..=0x7F | 0xE0..=0xE3 | 0x180..=0x18F)
 }
 
-/// Whether `i` can set `attention`, `shadow` or `rep_pending`: string instructions and the
-/// trace-ending rows, except the near and far jumps, calls and returns, which only move EIP
+/// Whether `i` can set `attention`, `shadow` or `rep_pending`: string instructions, the x87
+/// instructions, and the trace-ending rows, except the near and far jumps, calls and returns, which only move EIP
 /// (and CS).
 fn may_stop(i: &Insn) -> bool {
     let plain_transfer = match i.op {
@@ -349,7 +349,9 @@ fn may_stop(i: &Insn) -> bool {
         _ => false,
     };
     let string = table::OPS[i.op as usize].flags & table::STRING != 0;
-    string || ends_trace(i) && !plain_transfer
+    // x87 instructions (and FXRSTOR) drive FERR#, which asks for the run loop's attention.
+    let fpu = matches!(i.op, 0xD8..=0xDF | 0x9B | 0x1AE);
+    string || fpu || ends_trace(i) && !plain_transfer
 }
 
 #[cfg(test)]

@@ -65,6 +65,7 @@ const HELP: &[Help] = &[
     Help { names: &["info tss"], args: "", text: "the current task state segment" },
     Help { names: &["info tab"], args: "", text: "page tables: linear to physical mappings" },
     Help { names: &["info device"], args: "[NAME]", text: "a device's state (no NAME: the device names)" },
+    Help { names: &["info fpu"], args: "", text: "the x87 stack (ST0-ST7 with physical registers, tags, values), CW/SW decoded, tag word, last pointers" },
     Help { names: &["stack"], args: "[N]", text: "N stack entries from SS:SP (default 16)" },
     Help { names: &["set"], args: "REG = EXPR", text: "set a register or flag (set ax = 0x1234, set cs = 0x7c0, set zf = 1)" },
     Help { names: &["setpmem"], args: "ADDR LEN VALUE", text: "write VALUE as LEN (1, 2, 4) bytes at a physical address" },
@@ -602,9 +603,11 @@ impl Debugger {
             "tss" => io(inspect::info_tss(pc, out))?,
             "tab" => io(inspect::info_tab(pc, out))?,
             "device" | "dev" => io(inspect::info_device(pc, out, words.next()))?,
+            "fpu" => io(pc.cpu.fpu.describe(out))?,
             _ => {
                 return Err(
-                    "info takes break, registers, ivt, gdt, idt, ldt, tss, tab or device".into(),
+                    "info takes break, registers, ivt, gdt, idt, ldt, tss, tab, device or fpu"
+                        .into(),
                 )
             }
         }

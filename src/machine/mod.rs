@@ -199,6 +199,11 @@ impl Bus for Board {
             self.signalled |= self.fw.write(size, value);
             return;
         }
+        if port == FPU_ERROR_CLEAR {
+            // The AT's coprocessor error latch: any write to port 0xF0 drops IRQ 13.
+            self.fpu_error(false);
+            return;
+        }
         self.platform
             .io_write(port, size, value, Cycles(now), &mut self.mem);
         self.after_device_activity();
@@ -212,7 +217,17 @@ impl Bus for Board {
         self.after_device_activity();
         v
     }
+    fn fpu_error(&mut self, asserted: bool) {
+        self.platform.irq.set(FPU_IRQ, asserted);
+        self.platform.pic.sync_inputs(&mut self.platform.irq);
+        self.after_device_activity();
+    }
 }
+
+/// The IRQ line of the FPU's FERR# output on the PC/AT (slave 8259, input 5).
+const FPU_IRQ: u8 = 13;
+/// Writing any value to this port clears the AT's coprocessor error latch (drops IRQ 13).
+const FPU_ERROR_CLEAR: u16 = 0xF0;
 
 /// Why [`Pc::run`] stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

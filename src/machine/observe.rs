@@ -112,6 +112,9 @@ impl Bus for Observed<'_> {
     fn acknowledge_interrupt(&mut self, now: u64) -> u8 {
         self.board.acknowledge_interrupt(now)
     }
+    fn fpu_error(&mut self, asserted: bool) {
+        self.board.fpu_error(asserted);
+    }
 }
 
 /// What one [`Pc::debug_step`] did.

@@ -308,6 +308,7 @@ const fn two_byte(op: usize) -> OpInfo {
             [0, 0, 3, 3],
             [0, 0, 4, 1],
         ),
+        0xAE => r("(grp15)", M, CpuModel::PentiumII, 0, [0, 0, 0, 40], [0; 4]),
         0xAF => r("imul", M, C386, 0, [0, 0, 22, 13], [0, 0, 3, 0]),
         0xB0 | 0xB1 => r("cmpxchg", M, C486, BYTE_BIT, [0, 0, 0, 6], [0, 0, 0, 2]),
         0xB2 => r("lss", M, C386, END, [0, 0, 7, 6], [0; 4]),
@@ -321,7 +322,72 @@ const fn two_byte(op: usize) -> OpInfo {
         0xC0 | 0xC1 => r("xadd", M, C486, BYTE_BIT, [0, 0, 0, 3], [0, 0, 0, 1]),
         0xC7 => r("(grp9)", M, CP5, 0, [0, 0, 0, 10], [0; 4]),
         0xC8..=0xCF => r("bswap", None, C486, 0, [0, 0, 0, 1], [0; 4]),
+        0x71 => r("(grp12)", MI8, CpuModel::PentiumII, 0, [0, 0, 0, 1], [0; 4]),
+        0x72 => r("(grp13)", MI8, CpuModel::PentiumII, 0, [0, 0, 0, 1], [0; 4]),
+        0x73 => r("(grp14)", MI8, CpuModel::PentiumII, 0, [0, 0, 0, 1], [0; 4]),
+        0x77 => r("emms", None, CpuModel::PentiumII, 0, [0, 0, 0, 1], [0; 4]),
+        0x60..=0x7F | 0xD0..=0xFF if !mmx_name(op).is_empty() => r(
+            mmx_name(op),
+            M,
+            CpuModel::PentiumII,
+            0,
+            [0, 0, 0, 1],
+            [0, 0, 0, 1],
+        ),
         _ => INVALID,
+    }
+}
+
+/// The MMX instruction at `0F op` (Pentium II), or "" where the row is not MMX.
+const fn mmx_name(op: usize) -> &'static str {
+    match op {
+        0x60 => "punpcklbw",
+        0x61 => "punpcklwd",
+        0x62 => "punpckldq",
+        0x63 => "packsswb",
+        0x64 => "pcmpgtb",
+        0x65 => "pcmpgtw",
+        0x66 => "pcmpgtd",
+        0x67 => "packuswb",
+        0x68 => "punpckhbw",
+        0x69 => "punpckhwd",
+        0x6A => "punpckhdq",
+        0x6B => "packssdw",
+        0x6E | 0x7E => "movd",
+        0x6F | 0x7F => "movq",
+        0x74 => "pcmpeqb",
+        0x75 => "pcmpeqw",
+        0x76 => "pcmpeqd",
+        0xD1 => "psrlw",
+        0xD2 => "psrld",
+        0xD3 => "psrlq",
+        0xD5 => "pmullw",
+        0xD8 => "psubusb",
+        0xD9 => "psubusw",
+        0xDB => "pand",
+        0xDC => "paddusb",
+        0xDD => "paddusw",
+        0xDF => "pandn",
+        0xE1 => "psraw",
+        0xE2 => "psrad",
+        0xE5 => "pmulhw",
+        0xE8 => "psubsb",
+        0xE9 => "psubsw",
+        0xEB => "por",
+        0xEC => "paddsb",
+        0xED => "paddsw",
+        0xEF => "pxor",
+        0xF1 => "psllw",
+        0xF2 => "pslld",
+        0xF3 => "psllq",
+        0xF5 => "pmaddwd",
+        0xF8 => "psubb",
+        0xF9 => "psubw",
+        0xFA => "psubd",
+        0xFC => "paddb",
+        0xFD => "paddw",
+        0xFE => "paddd",
+        _ => "",
     }
 }
 
@@ -340,7 +406,7 @@ const fn build() -> [OpInfo; 512] {
 pub static OPS: [OpInfo; 512] = build();
 
 /// Member names of the group opcodes, by ModRM `reg`.
-pub static GROUPS: [(&str, [&str; 8]); 9] = [
+pub static GROUPS: [(&str, [&str; 8]); 13] = [
     (
         "(grp1)",
         ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"],
@@ -392,6 +458,30 @@ pub static GROUPS: [(&str, [&str; 8]); 9] = [
             "(bad)",
             "(bad)",
             "(bad)",
+        ],
+    ),
+    (
+        "(grp12)",
+        [
+            "(bad)", "(bad)", "psrlw", "(bad)", "psraw", "(bad)", "psllw", "(bad)",
+        ],
+    ),
+    (
+        "(grp13)",
+        [
+            "(bad)", "(bad)", "psrld", "(bad)", "psrad", "(bad)", "pslld", "(bad)",
+        ],
+    ),
+    (
+        "(grp14)",
+        [
+            "(bad)", "(bad)", "psrlq", "(bad)", "(bad)", "(bad)", "psllq", "(bad)",
+        ],
+    ),
+    (
+        "(grp15)",
+        [
+            "fxsave", "fxrstor", "(bad)", "(bad)", "(bad)", "(bad)", "(bad)", "(bad)",
         ],
     ),
 ];

@@ -66,6 +66,8 @@ impl Cpu {
                 self.set_sp(sp);
                 Ok(())
             }
+            0xAE => self.fxsave_group(bus, i),
+            0x60..=0x7F | 0xD0..=0xFF => self.mmx(bus, i),
             0xA2 => self.cpuid(),
             0xA3 | 0xAB | 0xB3 | 0xBB => {
                 let kind = match op {

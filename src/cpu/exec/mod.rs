@@ -14,7 +14,9 @@ mod arith;
 mod ctrl;
 mod data;
 mod ext;
+mod fpu;
 pub(super) mod handlers;
+mod mmx;
 pub(crate) mod protect;
 mod string;
 mod system;
@@ -162,6 +164,7 @@ impl Cpu {
                 Ok(())
             }
             0x9A => self.far_call(bus, i.imm2 as u16, i.imm, i.o32()),
+            0x9B if self.model >= CpuModel::I386 => self.fwait(bus, i),
             0x9B => {
                 // WAIT: no coprocessor busy; #NM when the FPU context belongs to another task.
                 if self.cr[0] & 0xA == 0xA {
@@ -242,6 +245,7 @@ impl Cpu {
                 self.set_r8(reg::AX, v as u8);
                 Ok(())
             }
+            0xD8..=0xDF if self.model >= CpuModel::I386 => self.esc(bus, i),
             0xD8..=0xDF => {
                 // ESC without a coprocessor: the bus cycle for the operand still happens.
                 if self.cr[0] & 0xC != 0 {
