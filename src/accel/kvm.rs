@@ -141,7 +141,8 @@ const KVM_TSS_ADDR: usize = 0xFEFF_D000;
 const KVM_IDENTITY_MAP_ADDR: u64 = 0xFEFF_C000;
 
 impl KvmCpu {
-    /// Opens `/dev/kvm` and makes a machine with one CPU and no memory yet.
+    /// Opens `/dev/kvm` and makes a machine with one CPU and no memory yet. The CPU answers
+    /// CPUID as the host does (see [`KvmCpu::set_model`] for a modelled chip).
     pub fn new() -> Result<KvmCpu, KvmError> {
         let kvm = Kvm::new().map_err(sys("opening /dev/kvm"))?;
         let vm = kvm.create_vm().map_err(sys("creating a VM"))?;
@@ -299,6 +300,32 @@ impl KvmCpu {
             self.vcpu.set_msrs(&msrs).map_err(sys("setting MSRs"))?;
         }
         Ok(())
+    }
+
+    /// Makes CPUID answer as the interpreter's `model` does, so that a guest sees the same chip
+    /// under both back ends (leaves 0 up to the model's highest; Intel CPUs answer any higher
+    /// leaf, extended ones included, with the highest basic leaf, and KVM does the same).
+    pub fn set_model(&mut self, model: crate::cpu::CpuModel) -> Result<(), KvmError> {
+        use crate::cpu::cpuid;
+        let max = cpuid::max_basic_leaf(model).unwrap_or(0);
+        let entries: Vec<kvm_bindings::kvm_cpuid_entry2> = (0..=max)
+            .map(|leaf| {
+                let r = cpuid::cpuid(model, leaf);
+                kvm_bindings::kvm_cpuid_entry2 {
+                    function: leaf,
+                    eax: r.eax,
+                    ebx: r.ebx,
+                    ecx: r.ecx,
+                    edx: r.edx,
+                    ..Default::default()
+                }
+            })
+            .collect();
+        let table = kvm_bindings::CpuId::from_entries(&entries)
+            .map_err(|_| KvmError::Guest("too many CPUID leaves for KVM".into()))?;
+        self.vcpu
+            .set_cpuid2(&table)
+            .map_err(sys("setting the model's CPUID"))
     }
 
     /// Reads the CPU state into `cpu` (keeping what the interpreter does not model here).

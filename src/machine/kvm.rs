@@ -29,9 +29,12 @@ pub(super) struct KvmBackend {
 }
 
 impl KvmBackend {
-    pub(super) fn new() -> Result<KvmBackend, KvmError> {
+    /// A KVM machine whose CPU identifies itself as `model`.
+    pub(super) fn new(model: crate::cpu::CpuModel) -> Result<KvmBackend, KvmError> {
+        let mut cpu = KvmCpu::new()?;
+        cpu.set_model(model)?;
         Ok(KvmBackend {
-            cpu: KvmCpu::new()?,
+            cpu,
             synced: None,
             halted: false,
             breakpoints: Vec::new(),

@@ -604,7 +604,7 @@ impl Pc {
                 {
                     if self.kvm.is_none() {
                         crate::accel::kvm_usable()?;
-                        let k = kvm::KvmBackend::new().map_err(|e| e.to_string())?;
+                        let k = kvm::KvmBackend::new(self.cpu.model).map_err(|e| e.to_string())?;
                         self.kvm = Some(Box::new(k));
                     }
                     self.on_kvm = true;
