@@ -82,12 +82,21 @@ fn boot(name: &str, extra: &[&str], timeout: Duration) -> Run {
     let start = Instant::now();
     let mut marker_after = None;
     let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st.code();
-        }
+        // The serial file first: a guest that prints the marker and halts at once ends the
+        // run between two looks.
         let text = std::fs::read_to_string(&serial).unwrap_or_default();
         if marker_after.is_none() && text.contains(MARKER) {
             marker_after = Some(start.elapsed());
+        }
+        if let Some(st) = child.try_wait().expect("wait") {
+            if marker_after.is_none()
+                && std::fs::read_to_string(&serial)
+                    .unwrap_or_default()
+                    .contains(MARKER)
+            {
+                marker_after = Some(start.elapsed());
+            }
+            break st.code();
         }
         let limit = marker_after.map_or(timeout, |t| t + Duration::from_secs(60));
         if start.elapsed() > limit {

@@ -324,8 +324,9 @@ impl Cpu {
     }
 
     /// Looks a linear address up in the page tables without side effects (no accessed bits, no
-    /// TLB fill, no fault), for the debugger.
-    pub fn probe_linear<B: Bus>(&self, bus: &mut B, lin: u32) -> Walk {
+    /// TLB fill, no fault), for the debugger. `read32` reads a dword of physical memory
+    /// (`None`: not readable, and then neither is the address).
+    pub fn probe_linear(&self, mut read32: impl FnMut(u32) -> Option<u32>, lin: u32) -> Walk {
         let mut w = Walk {
             phys: None,
             entries: [None; 3],
@@ -335,6 +336,9 @@ impl Cpu {
             w.phys = Some(lin & self.addr_mask);
             return w;
         }
+        let mut read64 = |a: u32| -> Option<u64> {
+            Some(read32(a)? as u64 | (read32(a.wrapping_add(4))? as u64) << 32)
+        };
         let pae = self.cr[4] & cr4::PAE != 0;
         let pse = self.cr[4] & cr4::PSE != 0 || pae;
         let dir = if pae {
@@ -343,9 +347,12 @@ impl Cpu {
             if pdpte & pte::P == 0 {
                 return w;
             }
-            bus_read64(bus, (pdpte & 0xF_FFFF_F000) as u32 | ((lin >> 18) & 0xFF8))
+            read64((pdpte & 0xF_FFFF_F000) as u32 | ((lin >> 18) & 0xFF8))
         } else {
-            bus.read32((self.cr[3] & 0xFFFF_F000) | ((lin >> 20) & 0xFFC)) as u64
+            read64((self.cr[3] & 0xFFFF_F000) | ((lin >> 20) & 0xFFC)).map(|v| v & 0xFFFF_FFFF)
+        };
+        let Some(dir) = dir else {
+            return w;
         };
         w.entries[1] = Some(dir);
         if dir & pte::P == 0 {
@@ -362,9 +369,12 @@ impl Cpu {
             return w;
         }
         let e = if pae {
-            bus_read64(bus, (dir & 0xF_FFFF_F000) as u32 | ((lin >> 9) & 0xFF8))
+            read64((dir & 0xF_FFFF_F000) as u32 | ((lin >> 9) & 0xFF8))
         } else {
-            bus.read32((dir as u32 & 0xFFFF_F000) | ((lin >> 10) & 0xFFC)) as u64
+            read64((dir as u32 & 0xFFFF_F000) | ((lin >> 10) & 0xFFC)).map(|v| v & 0xFFFF_FFFF)
+        };
+        let Some(e) = e else {
+            return w;
         };
         w.entries[2] = Some(e);
         if e & pte::P != 0 {

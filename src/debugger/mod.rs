@@ -1109,32 +1109,19 @@ fn step_over_target(pc: &Pc) -> Option<(u16, u32, u32)> {
     ))
 }
 
-/// Linear to physical address: the address-bus mask (A20), and the page tables when CR0.PG is
-/// set. `None` when a page is not present.
+/// Linear to physical address: the address-bus mask (A20), and the page tables (two-level,
+/// 4 MiB pages, PAE) when paging is on, read without side effects. `None` when a page is not
+/// present.
 pub fn translate(pc: &Pc, lin: u32) -> Option<u32> {
     let cpu = &pc.cpu;
-    if cpu.cr[0] & 0x8000_0000 == 0 {
-        return Some(cpu.phys(lin));
-    }
-    let read = |a: u32| -> Option<u32> {
+    let read32 = |a: u32| -> Option<u32> {
         let mut v = 0u32;
         for k in 0..4 {
-            v |= (pc.board.mem.read8(cpu.phys(a + k)).ok()? as u32) << (8 * k);
+            v |= (pc.board.mem.read8(cpu.phys(a.wrapping_add(k))).ok()? as u32) << (8 * k);
         }
         Some(v)
     };
-    let pde = read((cpu.cr[3] & !0xFFF) + (lin >> 22) * 4)?;
-    if pde & 1 == 0 {
-        return None;
-    }
-    if pde & 0x80 != 0 && cpu.cr[4] & 0x10 != 0 {
-        return Some(cpu.phys((pde & 0xFFC0_0000) | (lin & 0x3F_FFFF)));
-    }
-    let pte = read((pde & !0xFFF) + ((lin >> 12) & 0x3FF) * 4)?;
-    if pte & 1 == 0 {
-        return None;
-    }
-    Some(cpu.phys((pte & !0xFFF) | (lin & 0xFFF)))
+    cpu.probe_linear(read32, lin).phys.map(|p| cpu.phys(p))
 }
 
 #[cfg(test)]

@@ -576,9 +576,7 @@ impl Cpu {
         &mut self,
         bus: &mut B,
         dpl: u8,
-        ss: u16,
-        esp: u32,
-        mut ssd: Desc,
+        (ss, esp, mut ssd): (u16, u32, Desc),
         size: u8,
         values: &[u32],
     ) -> Result<(), Fault> {
@@ -652,7 +650,7 @@ impl Cpu {
         if gate.gate_offset() > td.limit() {
             return Err(Fault::gp(0));
         }
-        self.push_on_inner_stack(bus, dpl, ss, esp, ssd, gsize, &values)?;
+        self.push_on_inner_stack(bus, dpl, (ss, esp, ssd), gsize, &values)?;
         self.mark_accessed(bus, tsel, td)?;
         self.load_cs(td, tsel, dpl);
         Ok(())
@@ -850,7 +848,7 @@ impl Cpu {
     fn iret_v86<B: Bus>(&mut self, bus: &mut B, o32: bool) -> Result<(), Fault> {
         let iopl = self.flags.iopl();
         let vme = self.cr[4] & cr4::VME != 0;
-        if iopl < 3 && !(vme && !o32) {
+        if iopl < 3 && (o32 || !vme) {
             return Err(Fault::gp(0));
         }
         let size: u8 = if o32 { 4 } else { 2 };
@@ -1007,7 +1005,7 @@ impl Cpu {
             if target > td.limit() {
                 return Err(Fault::gp(ext));
             }
-            self.push_on_inner_stack(bus, dpl, ss, esp, ssd, gsize, &values)?;
+            self.push_on_inner_stack(bus, dpl, (ss, esp, ssd), gsize, &values)?;
             if v86 {
                 for s in [seg::GS, seg::FS, seg::DS, seg::ES] {
                     self.load_null(s, 0);
@@ -1059,7 +1057,7 @@ impl Cpu {
         let ret = self.eip;
         if self.cr[4] & cr4::VME != 0 {
             let iomap = self.sys_read_tss(bus, 0x66, 2)?;
-            let bit_at = (iomap as u32).wrapping_sub(32) + vector as u32 / 8;
+            let bit_at = iomap.wrapping_sub(32) + vector as u32 / 8;
             let byte = self.sys_read_tss(bus, bit_at, 1)?;
             if byte & (1 << (vector & 7)) == 0 {
                 return self.v86_redirect(bus, vector, ret);
