@@ -343,26 +343,7 @@ impl Cpu {
         }
         match d.typ() {
             sys::CALL16 | sys::CALL32 => {
-                if d.dpl() < cpl || d.dpl() < rpl {
-                    return Err(Fault::gp(sel_code(sel)));
-                }
-                if !d.present() {
-                    return Err(Fault::np(sel_code(sel)));
-                }
-                let tsel = d.gate_selector();
-                if sel_code(tsel) == 0 {
-                    return Err(Fault::gp(0));
-                }
-                let mut td = self.read_desc(bus, tsel, 0)?;
-                if !td.code()
-                    || (td.conforming() && td.dpl() > cpl)
-                    || (!td.conforming() && td.dpl() != cpl)
-                {
-                    return Err(Fault::gp(sel_code(tsel)));
-                }
-                if !td.present() {
-                    return Err(Fault::np(sel_code(tsel)));
-                }
+                let (tsel, mut td) = self.call_gate_target(bus, &d, sel, rpl, true)?;
                 let off = d.gate_offset();
                 if off > td.limit() {
                     return Err(Fault::gp(0));
@@ -373,17 +354,51 @@ impl Cpu {
                 Ok(())
             }
             sys::TASK | sys::TSS16 | sys::TSS32 => {
-                if d.dpl() < cpl || d.dpl() < rpl {
-                    return Err(Fault::gp(sel_code(sel)));
-                }
-                if !d.present() {
-                    return Err(Fault::np(sel_code(sel)));
-                }
+                self.check_gate_access(&d, sel, rpl)?;
                 let (tss_sel, tss) = self.task_target(bus, sel, &d, 0)?;
                 self.task_switch(bus, tss_sel, tss, TaskVia::Jmp, 0)
             }
             _ => Err(Fault::gp(sel_code(sel))),
         }
+    }
+
+    /// A gate or TSS named by a far JMP/CALL: its DPL must admit both the CPL and the
+    /// selector's RPL (#GP), and it must be present (#NP).
+    fn check_gate_access(&self, d: &Desc, sel: u16, rpl: u8) -> Result<(), Fault> {
+        if d.dpl() < self.cpl || d.dpl() < rpl {
+            return Err(Fault::gp(sel_code(sel)));
+        }
+        if !d.present() {
+            return Err(Fault::np(sel_code(sel)));
+        }
+        Ok(())
+    }
+
+    /// The code segment a call gate leads to, checked: a JMP through it may not change the
+    /// privilege level (a non-conforming target must have DPL = CPL), a CALL may go inward
+    /// (DPL ≤ CPL).
+    fn call_gate_target<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        gate: &Desc,
+        sel: u16,
+        rpl: u8,
+        jmp: bool,
+    ) -> Result<(u16, Desc), Fault> {
+        self.check_gate_access(gate, sel, rpl)?;
+        let cpl = self.cpl;
+        let tsel = gate.gate_selector();
+        if sel_code(tsel) == 0 {
+            return Err(Fault::gp(0));
+        }
+        let td = self.read_desc(bus, tsel, 0)?;
+        if !td.code() || td.dpl() > cpl || (jmp && !td.conforming() && td.dpl() != cpl) {
+            return Err(Fault::gp(sel_code(tsel)));
+        }
+        if !td.present() {
+            return Err(Fault::np(sel_code(tsel)));
+        }
+        Ok((tsel, td))
     }
 
     /// The privilege rules for a direct JMP/CALL to a code segment.
@@ -469,23 +484,7 @@ impl Cpu {
         }
         match d.typ() {
             sys::CALL16 | sys::CALL32 => {
-                if d.dpl() < cpl || d.dpl() < rpl {
-                    return Err(Fault::gp(sel_code(sel)));
-                }
-                if !d.present() {
-                    return Err(Fault::np(sel_code(sel)));
-                }
-                let tsel = d.gate_selector();
-                if sel_code(tsel) == 0 {
-                    return Err(Fault::gp(0));
-                }
-                let mut td = self.read_desc(bus, tsel, 0)?;
-                if !td.code() || td.dpl() > cpl {
-                    return Err(Fault::gp(sel_code(tsel)));
-                }
-                if !td.present() {
-                    return Err(Fault::np(sel_code(tsel)));
-                }
+                let (tsel, mut td) = self.call_gate_target(bus, &d, sel, rpl, false)?;
                 let gsize: u8 = if d.typ() == sys::CALL32 { 4 } else { 2 };
                 let target = d.gate_offset();
                 if !td.conforming() && td.dpl() < cpl {
@@ -503,12 +502,7 @@ impl Cpu {
                 Ok(())
             }
             sys::TASK | sys::TSS16 | sys::TSS32 => {
-                if d.dpl() < cpl || d.dpl() < rpl {
-                    return Err(Fault::gp(sel_code(sel)));
-                }
-                if !d.present() {
-                    return Err(Fault::np(sel_code(sel)));
-                }
+                self.check_gate_access(&d, sel, rpl)?;
                 let (tss_sel, tss) = self.task_target(bus, sel, &d, 0)?;
                 self.task_switch(bus, tss_sel, tss, TaskVia::Call, 0)
             }
