@@ -141,6 +141,9 @@ rom_tests! {
     paging_486: "paging" on "486";
     paging_pentium: "paging" on "pentium";
     paging_pentium2: "paging" on "pentium2";
+    x87_486: "x87" on "486";
+    x87_pentium: "x87" on "pentium";
+    x87_pentium2: "x87" on "pentium2";
     triple_286: "triple" on "286";
     triple_386: "triple" on "386";
     triple_486: "triple" on "486";

@@ -160,6 +160,10 @@ impl Reg {
             Reg::Cr(i) => c.cr[i as usize] = v,
             Reg::Dr(i) => c.dr[i as usize] = v,
         }
+        if matches!(self, Reg::Cr(_) | Reg::Eflags | Reg::Flag(_)) {
+            // The mode, CPL, paging switch and TLB follow the new value.
+            c.state_loaded();
+        }
         if self == Reg::Seg(seg::CS) || self == Reg::Eip || self == Reg::Ip {
             // A new CS:EIP is not in the middle of a REP instruction any more.
             c.rep_pending = false;
