@@ -150,6 +150,25 @@ impl Cpu {
         Ok(Desc { lo, hi })
     }
 
+    /// Reads a descriptor for a load whose failures have their own exception (#TS in a task
+    /// switch or for a TSS stack): a selector outside its table raises `bad(selector | ext)`
+    /// instead of #GP; other faults (#PF on the table) stay as they are.
+    fn read_desc_as<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        sel: u16,
+        ext: u16,
+        bad: impl Fn(u16) -> Fault,
+    ) -> Result<Desc, Fault> {
+        self.read_desc(bus, sel, ext).map_err(|f| {
+            if f.vector == vector::GP {
+                bad(sel_code(sel) | ext)
+            } else {
+                f
+            }
+        })
+    }
+
     /// Linear address of the descriptor a selector names (already checked by `read_desc`).
     fn desc_addr(&self, sel: u16) -> u32 {
         let base = if sel & 4 != 0 {
@@ -238,13 +257,7 @@ impl Cpu {
             if sel_code(sel) == 0 {
                 return Err(bad(0));
             }
-            let mut d = self.read_desc(bus, sel, 0).map_err(|f| {
-                if f.vector == vector::GP {
-                    bad(sel_code(sel))
-                } else {
-                    f
-                }
-            })?;
+            let mut d = self.read_desc_as(bus, sel, 0, bad)?;
             if rpl != cpl || !d.writable_data() || d.dpl() != cpl {
                 return Err(bad(sel_code(sel)));
             }
@@ -260,13 +273,7 @@ impl Cpu {
             self.load_null(s, sel);
             return Ok(());
         }
-        let mut d = self.read_desc(bus, sel, 0).map_err(|f| {
-            if f.vector == vector::GP {
-                bad(sel_code(sel))
-            } else {
-                f
-            }
-        })?;
+        let mut d = self.read_desc_as(bus, sel, 0, bad)?;
         if d.system() || !d.readable() {
             return Err(bad(sel_code(sel)));
         }
@@ -548,13 +555,7 @@ impl Cpu {
         if sel_code(ss) == 0 {
             return Err(Fault::ts(ext));
         }
-        let d = self.read_desc(bus, ss, ext).map_err(|f| {
-            if f.vector == vector::GP {
-                Fault::ts(sel_code(ss) | ext)
-            } else {
-                f
-            }
-        })?;
+        let d = self.read_desc_as(bus, ss, ext, Fault::ts)?;
         if (ss & 3) as u8 != dpl || d.dpl() != dpl || !d.writable_data() {
             return Err(Fault::ts(sel_code(ss) | ext));
         }
@@ -760,13 +761,7 @@ impl Cpu {
             if link & 4 != 0 {
                 return Err(Fault::ts(sel_code(link)));
             }
-            let d = self.read_desc(bus, link, 0).map_err(|f| {
-                if f.vector == vector::GP {
-                    Fault::ts(sel_code(link))
-                } else {
-                    f
-                }
-            })?;
+            let d = self.read_desc_as(bus, link, 0, Fault::ts)?;
             if !d.system() || !matches!(d.typ(), sys::TSS16_BUSY | sys::TSS32_BUSY) {
                 return Err(Fault::ts(sel_code(link)));
             }
@@ -1262,13 +1257,7 @@ impl Cpu {
             if ldt & 4 != 0 {
                 return Err(Fault::ts(sel_code(ldt) | ext));
             }
-            let ld = self.read_desc(bus, ldt, ext).map_err(|f| {
-                if f.vector == vector::GP {
-                    Fault::ts(sel_code(ldt) | ext)
-                } else {
-                    f
-                }
-            })?;
+            let ld = self.read_desc_as(bus, ldt, ext, Fault::ts)?;
             if !ld.system() || ld.typ() != sys::LDT {
                 return Err(Fault::ts(sel_code(ldt) | ext));
             }
@@ -1292,13 +1281,7 @@ impl Cpu {
         if sel_code(cs) == 0 {
             return Err(Fault::ts(ext));
         }
-        let mut cd = self.read_desc(bus, cs, ext).map_err(|f| {
-            if f.vector == vector::GP {
-                Fault::ts(sel_code(cs) | ext)
-            } else {
-                f
-            }
-        })?;
+        let mut cd = self.read_desc_as(bus, cs, ext, Fault::ts)?;
         if !cd.code()
             || (cd.conforming() && cd.dpl() > cpl)
             || (!cd.conforming() && cd.dpl() != cpl)
