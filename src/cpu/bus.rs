@@ -60,6 +60,23 @@ pub trait Bus {
     #[inline]
     fn mark_code(&mut self, _addr: u32, _len: u32) {}
 
+    /// The host memory behind the page of physical `addr`, when the CPU may access it without
+    /// the bus: the address of the page's first byte, and whether writes may go there too
+    /// (else only reads). The CPU keeps such pointers in its TLB while
+    /// [`Bus::direct_generation`] stays the same, so a bus that answers must change that value
+    /// whenever an answer would change (and must keep the memory alive meanwhile). `None`, the
+    /// default, sends every access through the bus.
+    #[inline]
+    fn direct_page(&mut self, _addr: u32) -> Option<(*mut u8, bool)> {
+        None
+    }
+
+    /// See [`Bus::direct_page`]; a bus that never answers keeps the default.
+    #[inline]
+    fn direct_generation(&self) -> u64 {
+        0
+    }
+
     /// Reads an I/O port (`size` 1, 2 or 4). `now` is the CPU's cycle counter.
     fn io_read(&mut self, port: u16, size: u8, now: u64) -> u32;
     /// Writes an I/O port (`size` 1, 2 or 4).

@@ -3,9 +3,12 @@
 //! Every data access goes `segment:offset → linear → physical`. The common case costs a few
 //! comparisons ([`Cpu::plain_access`](super::Cpu)): the segment allows the access
 //! (`seg_acc`, precomputed at each segment load), the offset is inside the limit, the bytes are
-//! on one page, and — with paging on — the page's TLB entry grants the access. Everything else
-//! takes the slow path here, which makes the full protected-mode checks, walks the page tables
-//! and raises the exact fault.
+//! on one page, and the page's TLB entry grants the access directly: it holds the host address
+//! of the page (RAM or ROM, as the bus allows; never MMIO, and no direct writes to RAM that
+//! holds cached code), so the access is one host load or store. Everything else takes the slow
+//! path here, which makes the full protected-mode checks, walks the page tables, raises the
+//! exact fault, goes through the bus, and lets the TLB entry grant the access next time. With
+//! paging off the TLB holds identity translations, kept only for their host addresses.
 //!
 //! Paging follows the 386/486/P6 rules:
 //! - two-level tables with 4 KiB pages; 4 MiB pages with CR4.PSE (Pentium and later); PAE with
@@ -112,8 +115,13 @@ pub(crate) struct TlbEntry {
     tag: u32,
     /// Physical page address.
     frame: u32,
+    /// Host address of the physical page's first byte, where `direct` allows an access.
+    host: usize,
     /// `ALLOW_*` bits.
     allow: u8,
+    /// The `ALLOW_*` bits (a subset of `allow`) of accesses that may use `host` instead of the
+    /// bus: reads of RAM and ROM, writes of RAM that holds no cached code.
+    direct: u8,
     /// A global page (kept across CR3 writes while CR4.PGE is set).
     global: bool,
 }
@@ -121,24 +129,73 @@ pub(crate) struct TlbEntry {
 const EMPTY: TlbEntry = TlbEntry {
     tag: 0,
     frame: 0,
+    host: 0,
     allow: 0,
+    direct: 0,
     global: false,
 };
 
 /// The translation lookaside buffer: direct mapped, 1024 entries.
+///
+/// Besides translations, an entry may carry the host address of its page (see
+/// [`Bus::direct_page`]), so that a plain access to RAM is one lookup and one host load or
+/// store. Those addresses are valid for one value of the bus's
+/// [`Bus::direct_generation`], which [`Cpu::check_direct`] compares. With paging off, the
+/// entries are identity translations kept only for their host addresses.
 #[derive(Clone)]
-pub(crate) struct Tlb(Box<[TlbEntry; TLB_SIZE]>);
+pub(crate) struct Tlb {
+    entries: Box<[TlbEntry; TLB_SIZE]>,
+    /// The bus's direct generation the host addresses belong to.
+    generation: u64,
+}
 
 impl Tlb {
     pub(crate) fn new() -> Tlb {
-        Tlb(Box::new([EMPTY; TLB_SIZE]))
+        Tlb {
+            entries: Box::new([EMPTY; TLB_SIZE]),
+            generation: 0,
+        }
+    }
+
+    /// The host address for an access `need` (`ACC_*`, shifted left by 2 for user accesses)
+    /// to `lin`, if a cached entry grants it directly. The caller keeps the bytes in one page.
+    #[inline(always)]
+    pub(crate) fn direct(&self, lin: u32, need: u8) -> Option<usize> {
+        let e = &self.entries[(lin >> 12) as usize & (TLB_SIZE - 1)];
+        if e.tag == (lin & !0xFFF) | 1 && e.direct & need != 0 {
+            Some(e.host + (lin & 0xFFF) as usize)
+        } else {
+            None
+        }
+    }
+
+    /// Lets the entry of `lin` (which must be cached, translating to `frame`) grant direct
+    /// access to the host page at `host`: reads, and writes too if `writable`.
+    fn set_direct(&mut self, lin: u32, host: *mut u8, writable: bool) {
+        let e = &mut self.entries[(lin >> 12) as usize & (TLB_SIZE - 1)];
+        if e.tag != (lin & !0xFFF) | 1 {
+            return;
+        }
+        let reads = ALLOW_RS | ALLOW_RU;
+        let ok = if writable { !0 } else { reads };
+        e.host = host as usize;
+        e.direct = e.allow & ok;
+    }
+
+    /// Forgets every host address (the bus's answers changed).
+    #[cold]
+    fn drop_direct(&mut self, generation: u64) {
+        for e in self.entries.iter_mut() {
+            e.direct = 0;
+        }
+        self.generation = generation;
     }
 
     /// The physical address for `lin` if a cached translation grants access `need`
     /// (`ACC_*`, shifted left by 2 for user accesses).
     #[inline(always)]
     pub(crate) fn lookup(&self, lin: u32, need: u8) -> Option<u32> {
-        let e = &self.0[(lin >> 12) as usize & (TLB_SIZE - 1)];
+        let e = &self.entries[(lin >> 12) as usize & (TLB_SIZE - 1)];
         if e.tag == (lin & !0xFFF) | 1 && e.allow & need != 0 {
             Some(e.frame | (lin & 0xFFF))
         } else {
@@ -148,7 +205,7 @@ impl Tlb {
 
     /// Drops every entry (`keep_global`: except global pages).
     pub(crate) fn flush(&mut self, keep_global: bool) {
-        for e in self.0.iter_mut() {
+        for e in self.entries.iter_mut() {
             if !(keep_global && e.global) {
                 *e = EMPTY;
             }
@@ -157,20 +214,20 @@ impl Tlb {
 
     /// Drops the entry of one linear page.
     pub(crate) fn flush_page(&mut self, lin: u32) {
-        let e = &mut self.0[(lin >> 12) as usize & (TLB_SIZE - 1)];
+        let e = &mut self.entries[(lin >> 12) as usize & (TLB_SIZE - 1)];
         if e.tag == (lin & !0xFFF) | 1 {
             *e = EMPTY;
         }
     }
 
     fn insert(&mut self, lin: u32, e: TlbEntry) {
-        self.0[(lin >> 12) as usize & (TLB_SIZE - 1)] = e;
+        self.entries[(lin >> 12) as usize & (TLB_SIZE - 1)] = e;
     }
 }
 
 impl std::fmt::Debug for Tlb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self.0.iter().filter(|e| e.tag != 0).count();
+        let n = self.entries.iter().filter(|e| e.tag != 0).count();
         write!(f, "Tlb({n} entries)")
     }
 }
@@ -190,7 +247,15 @@ impl Cpu {
     /// Whether user-level rules apply to ordinary accesses (CPL 3).
     #[inline(always)]
     pub(crate) fn user_shift(&self) -> u8 {
-        ((self.cpl == 3) as u8) << 1
+        self.user_shift
+    }
+
+    /// Sets the CPL field and the TLB permission shift that follows from it (nothing else:
+    /// see `set_cpl`).
+    #[inline]
+    pub(crate) fn put_cpl(&mut self, cpl: u8) {
+        self.cpl = cpl;
+        self.user_shift = ((cpl == 3) as u8) << 1;
     }
 
     /// Translates a linear address for an access of kind `kind` (`ACC_READ`/`ACC_WRITE`) at the
@@ -307,7 +372,9 @@ impl Cpu {
             TlbEntry {
                 tag: (lin & !0xFFF) | 1,
                 frame,
+                host: 0,
                 allow,
+                direct: 0,
                 global: pge && flags & pte::G != 0,
             },
         );
@@ -506,7 +573,7 @@ impl Cpu {
     /// came from outside: a snapshot, KVM, a loader), fast-path segment permissions, the
     /// paging switch, and flushes the TLB.
     pub fn state_loaded(&mut self) {
-        self.cpl = if !self.protected() {
+        let cpl = if !self.protected() {
             0
         } else if self.flags.bits & super::flags::VM != 0 {
             3
@@ -514,6 +581,7 @@ impl Cpu {
             // The DPL of SS is the CPL (CS's RPL equals it except inside conforming code).
             ((self.segs[seg::SS as usize].attrs >> 5) & 3) as u8
         };
+        self.put_cpl(cpl);
         self.refresh_seg_acc();
         self.paging_changed();
     }
@@ -581,6 +649,7 @@ impl Cpu {
     ) -> Result<u32, Fault> {
         let p = self.translate(bus, lin, ACC_READ, user)?;
         if (lin & 0xFFF) as usize + size as usize <= 0x1000 {
+            self.fill_direct(bus, lin, p);
             return Ok(match size {
                 1 => bus.read8(p) as u32,
                 2 => bus.read16(p) as u32,
@@ -596,6 +665,43 @@ impl Cpu {
             v |= (bus.read8(a) as u32) << (8 * k);
         }
         Ok(v)
+    }
+
+    /// After a slow access to `lin` (physical `phys`, inside one page) was allowed: lets the
+    /// TLB entry of `lin` reach the page directly next time, if the bus backs it with host
+    /// memory. With paging off the entry is made here, an identity translation with every
+    /// permission (segmentation has made the checks). Never with an observing bus, which
+    /// answers no direct pages.
+    #[inline]
+    fn fill_direct<B: Bus>(&mut self, bus: &mut B, lin: u32, phys: u32) {
+        self.check_direct(bus);
+        let Some((host, writable)) = bus.direct_page(phys) else {
+            return;
+        };
+        if !self.paging {
+            self.tlb.insert(
+                lin,
+                TlbEntry {
+                    tag: (lin & !0xFFF) | 1,
+                    frame: phys & !0xFFF,
+                    host: 0,
+                    allow: ALLOW_RS | ALLOW_WS | ALLOW_RU | ALLOW_WU,
+                    direct: 0,
+                    global: false,
+                },
+            );
+        }
+        self.tlb.set_direct(lin, host, writable);
+    }
+
+    /// Drops the TLB's host addresses if the bus's answers may have changed since they were
+    /// cached (memory mapping, A20, a RAM page that now holds cached code, another machine).
+    #[inline(always)]
+    pub(crate) fn check_direct<B: Bus>(&mut self, bus: &B) {
+        let g = bus.direct_generation();
+        if g != self.tlb.generation {
+            self.tlb.drop_direct(g);
+        }
     }
 
     /// Writes `size` bytes at a linear address; when they straddle two pages both are
@@ -615,6 +721,10 @@ impl Cpu {
                 2 => bus.write16(p, v as u16),
                 _ => bus.write32(p, v),
             }
+            // The write may have changed what backs memory (an MMIO register): look at the
+            // generation before trusting any host address again.
+            self.check_direct(bus);
+            self.fill_direct(bus, lin, p);
             return Ok(());
         }
         let next = (lin | 0xFFF).wrapping_add(1);
@@ -642,4 +752,39 @@ fn bus_read64<B: Bus>(bus: &mut B, a: u32) -> u64 {
 /// entry formats, so only that dword is written.
 fn write_entry<B: Bus>(bus: &mut B, a: u32, v: u64) {
     bus.write32(a, v as u32);
+}
+
+/// Reads `size` (1, 2, 4) little-endian bytes at host address `host`, which
+/// [`Tlb::direct`] returned.
+#[inline(always)]
+pub(crate) fn host_read(host: usize, size: u8) -> u32 {
+    let p = host as *const u8;
+    // SAFETY: `host` comes from a TLB entry whose page pointer the bus handed out for the
+    // current direct generation (`Cpu::check_direct` drops it when that changes), so it
+    // points into a live RAM or ROM buffer; the caller checked that the `size` bytes lie in
+    // that one 4 KiB page. Unaligned reads are allowed by `read_unaligned`.
+    unsafe {
+        match size {
+            1 => *p as u32,
+            2 => u16::from_le(p.cast::<u16>().read_unaligned()) as u32,
+            _ => u32::from_le(p.cast::<u32>().read_unaligned()),
+        }
+    }
+}
+
+/// Writes the low `size` (1, 2, 4) bytes of `v`, little-endian, at host address `host`, which
+/// [`Tlb::direct`] returned for a write.
+#[inline(always)]
+pub(crate) fn host_write(host: usize, size: u8, v: u32) {
+    let p = host as *mut u8;
+    // SAFETY: as in `host_read`; a write is granted only for RAM pages without cached code
+    // (the bus said so for this generation), so no decoded instruction is bypassed, and no
+    // Rust reference to the RAM buffer is alive while the CPU runs.
+    unsafe {
+        match size {
+            1 => *p = v as u8,
+            2 => p.cast::<u16>().write_unaligned((v as u16).to_le()),
+            _ => p.cast::<u32>().write_unaligned(v.to_le()),
+        }
+    }
 }

@@ -37,6 +37,7 @@ pub use msr::Msrs;
 
 use decode::table::{self, OPS};
 use decode::{seg, DecodeError};
+use mmu::{host_read, host_write};
 use serde::{Deserialize, Serialize};
 
 /// General register numbers (the ModRM encoding).
@@ -169,6 +170,9 @@ pub struct Cpu {
     pub unsupported: Option<&'static str>,
     /// Current privilege level (0 in real mode, 3 in virtual-8086 mode).
     pub(crate) cpl: u8,
+    /// `ACC_*` bits shift left by this for a TLB check at the CPL (2 at CPL 3, else 0); set
+    /// with the CPL by `put_cpl`.
+    user_shift: u8,
     /// Paging is on (CR0.PG with CR0.PE).
     pub(crate) paging: bool,
     /// Accesses each segment allows on the fast path (`mmu::ACC_*`); 0 sends every access
@@ -280,6 +284,7 @@ impl Cpu {
             halted: false,
             unsupported: None,
             cpl: 0,
+            user_shift: 0,
             paging: false,
             seg_acc: [mmu::ACC_READ | mmu::ACC_WRITE; 6],
             tlb: mmu::Tlb::new(),
@@ -507,16 +512,17 @@ impl Cpu {
         }
     }
 
-    /// The physical address of `size` bytes at `seg:off` when the access (`kind`, an
+    /// The host address of `size` bytes at `seg:off` when the access (`kind`, an
     /// `mmu::ACC_*` bit) is the plain case — the segment allows it, the bytes are inside the
-    /// limit and on one page, and with paging the TLB grants it — else `None` (then the slow
-    /// path makes every check, wraps the 8086's offsets, walks the page tables and splits the
-    /// access).
+    /// limit and on one page, and the TLB grants the access to that page directly (RAM, not
+    /// MMIO, translated and with its A/D bits set when paging is on) — else `None` (then the
+    /// slow path makes every check, wraps the 8086's offsets, walks the page tables, splits the
+    /// access, goes through the bus and lets the TLB entry grant the access next time).
     ///
     /// One comparison covers the 8086 as well: its segments always have the limit 0xFFFF, and an
     /// access beyond it is the one that wraps around the segment.
     #[inline(always)]
-    fn plain_access(&self, s: u8, off: u32, size: u8, kind: u8) -> Option<u32> {
+    fn plain_access(&self, s: u8, off: u32, size: u8, kind: u8) -> Option<usize> {
         let seg = &self.segs[s as usize];
         if self.seg_acc[s as usize] & kind == 0 || off as u64 + (size as u64 - 1) > seg.limit as u64
         {
@@ -526,10 +532,7 @@ impl Cpu {
         if size > 1 && (lin & 0xFFF) > 0x1000 - size as u32 {
             return None;
         }
-        if !self.paging {
-            return Some(lin & self.addr_mask);
-        }
-        self.tlb.lookup(lin, kind << self.user_shift())
+        self.tlb.direct(lin, kind << self.user_shift())
     }
 
     /// Reads `size` (1, 2, 4) bytes at `seg:off`.
@@ -542,11 +545,7 @@ impl Cpu {
         size: u8,
     ) -> Result<u32, Fault> {
         match self.plain_access(s, off, size, mmu::ACC_READ) {
-            Some(p) => Ok(match size {
-                1 => bus.read8(p) as u32,
-                2 => bus.read16(p) as u32,
-                _ => bus.read32(p),
-            }),
+            Some(host) => Ok(host_read(host, size)),
             None => self.read_mem_slow(bus, s, off, size),
         }
     }
@@ -594,12 +593,8 @@ impl Cpu {
         v: u32,
     ) -> Result<(), Fault> {
         match self.plain_access(s, off, size, mmu::ACC_WRITE) {
-            Some(p) => {
-                match size {
-                    1 => bus.write8(p, v as u8),
-                    2 => bus.write16(p, v as u16),
-                    _ => bus.write32(p, v),
-                }
+            Some(host) => {
+                host_write(host, size, v);
                 Ok(())
             }
             None => self.write_mem_slow(bus, s, off, size, v),
@@ -645,18 +640,10 @@ impl Cpu {
         // A read-modify-write needs write access; the plain case is the one where the write
         // is allowed (which implies the read on this path).
         match self.plain_access(s, off, size, mmu::ACC_WRITE) {
-            Some(p) => {
-                let v = match size {
-                    1 => bus.read8(p) as u32,
-                    2 => bus.read16(p) as u32,
-                    _ => bus.read32(p),
-                };
+            Some(host) => {
+                let v = host_read(host, size);
                 let r = f(self, v);
-                match size {
-                    1 => bus.write8(p, r as u8),
-                    2 => bus.write16(p, r as u16),
-                    _ => bus.write32(p, r),
-                }
+                host_write(host, size, r);
                 Ok(())
             }
             None => {
@@ -1119,6 +1106,7 @@ impl Cpu {
     /// [`Cpu::run`] when none of those can apply.
     #[inline(always)]
     fn step_plain<B: Bus>(&mut self, bus: &mut B) {
+        self.check_direct(bus);
         self.start_eip = self.eip;
         let (insn, cost) = match self.fetch(bus) {
             Ok(x) => x,

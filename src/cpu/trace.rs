@@ -163,6 +163,8 @@ impl Cpu {
                 self.step_plain(bus);
                 return;
             }
+            // After the lookup: building the trace may have turned a RAM page into a code page.
+            self.check_direct(bus);
             let t = &tc.0[slot];
             let go_on = if self.cycles + (t.worst as u64) < until {
                 self.run_slots::<false, B>(bus, t, ip_mask)

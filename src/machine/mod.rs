@@ -184,6 +184,14 @@ impl Bus for Board {
     fn mark_code(&mut self, addr: u32, len: u32) {
         self.mem.mark_code(addr, len);
     }
+    #[inline]
+    fn direct_page(&mut self, addr: u32) -> Option<(*mut u8, bool)> {
+        self.mem.direct_page(addr)
+    }
+    #[inline(always)]
+    fn direct_generation(&self) -> u64 {
+        self.mem.direct_generation()
+    }
     fn io_read(&mut self, port: u16, size: u8, now: u64) -> u32 {
         if port == boot::FW_PORT {
             return self.fw.read(size);

@@ -97,6 +97,17 @@ pub struct Memory {
     /// Bumped whenever what backs a physical page changes (ROM, MMIO windows, A20), so a
     /// back end that maps memory itself knows to map it again.
     layout: u64,
+    /// Changes (to a value no other `Memory` ever had) whenever a page's direct host access
+    /// (see [`Memory::direct_page`]) changes: with the layout, and when a RAM page starts
+    /// holding cached code, which must no longer be written directly.
+    direct: u64,
+}
+
+/// A value for [`Memory::direct_generation`] never used before in this process, so that a CPU
+/// moved to another machine sees a change too.
+fn fresh_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A run of guest-physical addresses backed by host memory (see [`Memory::host_ranges`]).
@@ -138,6 +149,7 @@ impl Memory {
             code_epoch: 0,
             page_epoch: vec![0; (ram_size as usize).div_ceil(PAGE as usize)],
             layout: 0,
+            direct: fresh_generation(),
         })
     }
 
@@ -148,7 +160,7 @@ impl Memory {
             return Err(MemError::BadRomSize(len));
         }
         self.rom = PageBuf::from_slice(image);
-        self.layout += 1;
+        self.layout_changed();
         let low = (0x10_0000 - len as u32) >> PAGE_SHIFT;
         for p in low..0x100 {
             self.map[p as usize] = ROM;
@@ -168,7 +180,7 @@ impl Memory {
         for p in ((0x100_0000 - len) >> PAGE_SHIFT)..(0x100_0000 >> PAGE_SHIFT) {
             self.map[p as usize] = ROM;
         }
-        self.layout += 1;
+        self.layout_changed();
     }
 
     /// Registers an MMIO window; returns its region index.
@@ -193,7 +205,7 @@ impl Memory {
             self.map[p as usize] = MMIO_BASE + idx as u8;
         }
         self.mmio.push((start, len));
-        self.layout += 1;
+        self.layout_changed();
         Ok(idx)
     }
 
@@ -203,7 +215,7 @@ impl Memory {
         if mask != self.a20_mask {
             // Physical addresses now reach other bytes: cached instructions are stale.
             self.invalidate_all_code();
-            self.layout += 1;
+            self.layout_changed();
         }
         self.a20_mask = mask;
     }
@@ -229,8 +241,10 @@ impl Memory {
         let last = a.wrapping_add(len.max(1) - 1) & self.a20_mask;
         for x in [a, last] {
             let page = &mut self.map[(x >> PAGE_SHIFT) as usize];
-            if *page <= RAM_CODE {
+            if *page == RAM {
                 *page = RAM_CODE;
+                // Writes to this page must now go through `check_code_write`.
+                self.direct = fresh_generation();
             }
         }
         // Every chunk the bytes touch (a trace can span several).
@@ -261,6 +275,36 @@ impl Memory {
     /// A number that changes whenever [`Memory::host_ranges`] would change.
     pub fn layout_generation(&self) -> u64 {
         self.layout
+    }
+
+    /// What backs the physical pages changed.
+    fn layout_changed(&mut self) {
+        self.layout += 1;
+        self.direct = fresh_generation();
+    }
+
+    /// A number that changes whenever [`Memory::direct_page`] would answer differently for
+    /// some page, and differs between any two `Memory` values.
+    #[inline(always)]
+    pub fn direct_generation(&self) -> u64 {
+        self.direct
+    }
+
+    /// The host address of the start of the page holding `addr`, when the CPU may read it
+    /// directly (RAM or ROM), and whether it may also write it directly (RAM without cached
+    /// code, whose writes need no look at the code chunks). The pointer stays valid while
+    /// `self` lives and [`Memory::direct_generation`] does not change.
+    pub fn direct_page(&self, addr: u32) -> Option<(*mut u8, bool)> {
+        let a = addr & self.a20_mask & !(PAGE - 1);
+        match self.map[(a >> PAGE_SHIFT) as usize] {
+            RAM => Some((self.ram.as_host_ptr().wrapping_add(a as usize), true)),
+            RAM_CODE => Some((self.ram.as_host_ptr().wrapping_add(a as usize), false)),
+            ROM if !self.rom.is_empty() => {
+                let o = a as usize & (self.rom.len() - 1);
+                Some((self.rom.as_host_ptr().wrapping_add(o), false))
+            }
+            _ => None,
+        }
     }
 
     /// The guest-physical ranges backed directly by the RAM or ROM buffers, merged into

@@ -265,6 +265,30 @@ impl Cpu {
         Ok(())
     }
 
+    /// IMUL reg, r/m (0F AF) with a register r/m.
+    pub(crate) fn imul_ge_r<const S: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let r = self.imul3(S, self.reg(i.reg(), S), self.reg(i.rm(), S));
+        self.set_reg(i.reg(), S, r);
+        Ok(())
+    }
+
+    /// IMUL reg, r/m (0F AF) with a memory r/m.
+    pub(crate) fn imul_ge_m<const S: u8, B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let off = self.ea(i);
+        let b = self.read_mem(bus, i.seg, off, S)?;
+        let r = self.imul3(S, self.reg(i.reg(), S), b);
+        self.set_reg(i.reg(), S, r);
+        Ok(())
+    }
+
     #[inline(always)]
     fn imul_gei(&mut self, i: &Insn, a: u32, size: u8) {
         let b = if i.op == 0x6B {
@@ -559,7 +583,6 @@ impl Cpu {
         let m = mask(size) as u64;
         let msb = |v: u64| (v >> (bits - 1)) & 1 != 0;
         let a64 = a as u64 & m;
-        let cf_in = self.flags.cf();
         let (r, cf, of): (u64, bool, bool) = match kind {
             0 => {
                 // ROL
@@ -578,7 +601,7 @@ impl Cpu {
                 // RCL / RCR through carry: a (bits+1)-bit rotation.
                 let c = count % (bits + 1);
                 let mut v = a64;
-                let mut cf = cf_in;
+                let mut cf = self.flags.cf();
                 for _ in 0..c {
                     if kind == 2 {
                         let out = msb(v);

@@ -106,3 +106,94 @@ impl Cpu {
         Ok(())
     }
 }
+
+/// MOVZX/MOVSX (0F B6, B7, BE, BF), CMOVcc (0F 40–4F) and SETcc (0F 90–9F): the `0F` data
+/// moves that compiled code runs most, each with handlers of its own (see `exec::handlers`).
+impl Cpu {
+    /// MOVZX/MOVSX with a register source: `SRC` bytes (1, 2) widened, zero- or
+    /// sign-extended, into a `D`-byte register (2, 4).
+    pub(crate) fn movx_r<const SIGNED: bool, const SRC: u8, const D: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let v = self.reg(i.rm(), SRC);
+        self.set_reg(i.reg(), D, widen::<SIGNED, SRC>(v));
+        Ok(())
+    }
+
+    /// MOVZX/MOVSX with a memory source.
+    pub(crate) fn movx_m<const SIGNED: bool, const SRC: u8, const D: u8, B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let off = self.ea(i);
+        let v = self.read_mem(bus, i.seg, off, SRC)?;
+        self.set_reg(i.reg(), D, widen::<SIGNED, SRC>(v));
+        Ok(())
+    }
+
+    /// CMOVcc reg, reg.
+    pub(crate) fn cmov_r<const CC: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        if self.flags.cond(CC) {
+            let size = i.osize();
+            self.set_reg(i.reg(), size, self.reg(i.rm(), size));
+        }
+        Ok(())
+    }
+
+    /// CMOVcc reg, mem. The source is read whatever the condition, so a bad memory operand
+    /// faults even when nothing is moved; a false condition leaves the destination as it was
+    /// (its upper half included: zero-extension of a 32-bit destination happens only in
+    /// 64-bit mode).
+    pub(crate) fn cmov_m<const CC: u8, B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let size = i.osize();
+        let off = self.ea(i);
+        let v = self.read_mem(bus, i.seg, off, size)?;
+        if self.flags.cond(CC) {
+            self.set_reg(i.reg(), size, v);
+        }
+        Ok(())
+    }
+
+    /// SETcc r8.
+    pub(crate) fn setcc_r<const CC: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let v = self.flags.cond(CC) as u8;
+        self.set_r8(i.rm(), v);
+        Ok(())
+    }
+
+    /// SETcc m8.
+    pub(crate) fn setcc_m<const CC: u8, B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let v = self.flags.cond(CC) as u32;
+        let off = self.ea(i);
+        self.write_mem(bus, i.seg, off, 1, v)
+    }
+}
+
+/// `v`, `SRC` bytes wide, zero- or sign-extended to 32 bits.
+#[inline(always)]
+fn widen<const SIGNED: bool, const SRC: u8>(v: u32) -> u32 {
+    match (SIGNED, SRC) {
+        (false, _) => v,
+        (true, 1) => v as u8 as i8 as i32 as u32,
+        (true, _) => v as u16 as i16 as i32 as u32,
+    }
+}

@@ -48,11 +48,6 @@ impl Cpu {
             0x33 => self.rdpmc(),
             0x34 => self.sysenter(),
             0x35 => self.sysexit(),
-            0x40..=0x4F => self.cmov(bus, i),
-            0x90..=0x9F => {
-                let v = self.flags.cond(op & 15) as u32;
-                self.write_rm(bus, i, 1, v)
-            }
             0xA0 | 0xA8 => {
                 let s = if op == 0xA0 { seg::FS } else { seg::GS };
                 let v = self.segs[s as usize].selector as u32;
@@ -111,14 +106,6 @@ impl Cpu {
                     self.write_mem(bus, i.seg, off, size, r)
                 }
             }
-            0xAF => {
-                let size = i.osize();
-                let b = self.read_rm(bus, i, size)?;
-                let a = self.reg(i.reg(), size);
-                let r = self.imul3(size, a, b);
-                self.set_reg(i.reg(), size, r);
-                Ok(())
-            }
             0xB0 | 0xB1 => {
                 let size = if op & 1 == 0 { 1 } else { i.osize() };
                 let off = if i.is_reg() { 0 } else { self.ea(i) };
@@ -147,17 +134,6 @@ impl Cpu {
             0xB2 => self.load_far_pointer(bus, i, seg::SS),
             0xB4 => self.load_far_pointer(bus, i, seg::FS),
             0xB5 => self.load_far_pointer(bus, i, seg::GS),
-            0xB6 | 0xB7 | 0xBE | 0xBF => {
-                let src_size = if op & 1 == 0 { 1 } else { 2 };
-                let v = self.read_rm(bus, i, src_size)?;
-                let v = if op >= 0xBE {
-                    sext(v, src_size) as u32
-                } else {
-                    v
-                };
-                self.set_reg(i.reg(), i.osize(), v);
-                Ok(())
-            }
             0xBC | 0xBD => {
                 let size = i.osize();
                 let v = self.read_rm(bus, i, size)?;

@@ -85,8 +85,25 @@ pub(crate) mod id {
     pub const IMUL_GEI_R: u16 = LEA + 3;
     /// IMUL reg, r/m, imm, memory r/m.
     pub const IMUL_GEI_M: u16 = IMUL_GEI_R + 3;
+    /// IMUL reg, r/m (0F AF), register r/m.
+    pub const IMUL_GE_R: u16 = IMUL_GEI_M + 3;
+    /// IMUL reg, r/m, memory r/m.
+    pub const IMUL_GE_M: u16 = IMUL_GE_R + 3;
+    /// MOVZX/MOVSX (0F B6, B7, BE, BF), register r/m, at `signed * 4 + word source * 2 +
+    /// 32-bit destination`.
+    pub const MOVX_R: u16 = IMUL_GE_M + 3;
+    /// MOVZX/MOVSX, memory r/m.
+    pub const MOVX_M: u16 = MOVX_R + 8;
+    /// CMOVcc (0F 40–4F), register r/m, by condition code.
+    pub const CMOV_R: u16 = MOVX_M + 8;
+    /// CMOVcc, memory r/m.
+    pub const CMOV_M: u16 = CMOV_R + 16;
+    /// SETcc (0F 90–9F), register r/m, by condition code.
+    pub const SETCC_R: u16 = CMOV_M + 16;
+    /// SETcc, memory r/m.
+    pub const SETCC_M: u16 = SETCC_R + 16;
     /// Jcc rel8 (70–7F) by condition code.
-    pub const JCC_SHORT: u16 = IMUL_GEI_M + 3;
+    pub const JCC_SHORT: u16 = SETCC_M + 16;
     /// Jcc rel16/32 (0F 80–8F) by condition code.
     pub const JCC_NEAR: u16 = JCC_SHORT + 16;
     /// CALL rel (E8).
@@ -115,7 +132,7 @@ pub(crate) mod id {
 
 /// Whether handler `id` may read EIP or the start of the instruction (`start_eip`): jumps,
 /// calls, string instructions and everything in the opcode switch. The ALU, shift, MOV, LEA,
-/// IMUL, INC/DEC and PUSH/POP r handlers do not (only the fault path looks at EIP, and a trace
+/// IMUL, MOVZX/MOVSX, CMOVcc, SETcc, INC/DEC and PUSH/POP r handlers do not (only the fault path looks at EIP, and a trace
 /// sets it before delivering a fault), so a trace need not keep EIP exact for them.
 pub(crate) fn reads_eip(handler: u16) -> bool {
     use id::*;
@@ -186,6 +203,13 @@ pub(crate) fn select(i: &Insn, model: CpuModel) -> u16 {
         0xFE if model != CpuModel::I8086 => UD,
         0xFE | 0xFF => GRP5,
         0x180..=0x18F => JCC_NEAR + (op & 15),
+        0x140..=0x14F => pick(CMOV_R, CMOV_M) + (op & 15),
+        0x190..=0x19F => pick(SETCC_R, SETCC_M) + (op & 15),
+        0x1AF => pick(IMUL_GE_R, IMUL_GE_M) + v,
+        0x1B6 | 0x1B7 | 0x1BE | 0x1BF => {
+            let form = (op >= 0x1BE) as u16 * 4 + (op & 1) * 2 + (v == 2) as u16;
+            pick(MOVX_R, MOVX_M) + form
+        }
         0x100..=0x1FF => EXT,
         _ => GENERIC,
     }
@@ -283,6 +307,17 @@ macro_rules! by_condition {
     };
 }
 
+/// Fills the eight MOVZX/MOVSX forms from `base` (see [`id::MOVX_R`]).
+macro_rules! movx {
+    ($t:ident, $base:expr, $f:ident) => {
+        movx!(@ $t, $base, $f, [(0, false, 1, 2), (1, false, 1, 4), (2, false, 2, 2), (3, false, 2, 4),
+            (4, true, 1, 2), (5, true, 1, 4), (6, true, 2, 2), (7, true, 2, 4)]);
+    };
+    (@ $t:ident, $base:expr, $f:ident, [$(($n:literal, $s:literal, $src:literal, $d:literal)),*]) => {
+        $( $t[$base as usize + $n] = Cpu::$f::<$s, $src, $d, B>; )*
+    };
+}
+
 const fn build<B: Bus>() -> [Handler<B>; SLOTS] {
     use id::*;
     let mut t: [Handler<B>; SLOTS] = [Cpu::dispatch::<B>; SLOTS];
@@ -311,6 +346,16 @@ const fn build<B: Bus>() -> [Handler<B>; SLOTS] {
     by_size!(t, LEA, lea);
     by_size!(t, IMUL_GEI_R, imul_gei_r);
     by_size!(t, IMUL_GEI_M, imul_gei_m);
+    t[IMUL_GE_R as usize + 1] = Cpu::imul_ge_r::<2, B>;
+    t[IMUL_GE_R as usize + 2] = Cpu::imul_ge_r::<4, B>;
+    t[IMUL_GE_M as usize + 1] = Cpu::imul_ge_m::<2, B>;
+    t[IMUL_GE_M as usize + 2] = Cpu::imul_ge_m::<4, B>;
+    movx!(t, MOVX_R, movx_r);
+    movx!(t, MOVX_M, movx_m);
+    by_condition!(t, CMOV_R, cmov_r);
+    by_condition!(t, CMOV_M, cmov_m);
+    by_condition!(t, SETCC_R, setcc_r);
+    by_condition!(t, SETCC_M, setcc_m);
     by_condition!(t, JCC_SHORT, jcc_short);
     by_condition!(t, JCC_NEAR, jcc_near);
     t[CALL_REL as usize] = Cpu::call_rel::<B>;

@@ -299,7 +299,7 @@ impl Cpu {
     /// Changes the CPL and what depends on it.
     pub(crate) fn set_cpl(&mut self, cpl: u8) {
         if self.cpl != cpl {
-            self.cpl = cpl;
+            self.put_cpl(cpl);
             self.refresh_seg_acc();
         }
     }
@@ -1267,7 +1267,7 @@ impl Cpu {
             self.ldtr = ld.cache(ldt);
         }
         if fl & flags::VM != 0 {
-            self.cpl = 3;
+            self.put_cpl(3);
             for s in 0..6 {
                 self.load_seg_v86(s, sels[s as usize]);
             }
@@ -1277,7 +1277,7 @@ impl Cpu {
         }
         let cs = sels[seg::CS as usize];
         let cpl = (cs & 3) as u8;
-        self.cpl = cpl;
+        self.put_cpl(cpl);
         if sel_code(cs) == 0 {
             return Err(Fault::ts(ext));
         }
@@ -1631,7 +1631,7 @@ impl Cpu {
         self.cr[0] = v;
         if (old ^ v) & cr0::PE != 0 {
             if v & cr0::PE == 0 {
-                self.cpl = 0;
+                self.put_cpl(0);
             }
             self.refresh_seg_acc();
         }

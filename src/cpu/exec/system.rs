@@ -108,19 +108,6 @@ impl Cpu {
         Ok(())
     }
 
-    /// CMOVcc (0F 40–4F): `reg := r/m` when the condition holds. The source is read whatever
-    /// the condition, so a bad memory operand faults even when nothing is moved; a false
-    /// condition leaves the destination as it was (its upper half included: zero-extension
-    /// of a 32-bit destination happens only in 64-bit mode).
-    pub(super) fn cmov<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
-        let size = i.osize();
-        let v = self.read_rm(bus, i, size)?;
-        if self.flags.cond((i.op & 15) as u8) {
-            self.set_reg(i.reg(), size, v);
-        }
-        Ok(())
-    }
-
     /// Group 9 (0F C7): only `/1`, CMPXCHG8B m64. Compares EDX:EAX with the quadword; equal:
     /// ZF = 1 and the quadword := ECX:EBX; else ZF = 0 and EDX:EAX := the quadword, which is
     /// written back unchanged (the processor always writes, so a read-only destination faults
