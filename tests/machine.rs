@@ -398,3 +398,34 @@ fn fat16_disk_images_are_readable() {
         .unwrap();
     assert_eq!(s, "Hello, disk!\r\n");
 }
+
+/// Code written to a page that was plain data (which the CPU then writes straight into host
+/// memory) runs as written, and a later write to it, once it holds cached code, is seen too:
+/// the page must stop taking direct writes as soon as its code is cached.
+#[test]
+fn code_written_into_a_data_page_runs_as_written_each_time() {
+    let code = asm16(0x7C00, |a| {
+        // Build `mov al, 1 / ret` at 0000:9000, one byte store at a time.
+        for (k, b) in [0xB0u32, 0x01, 0xC3].into_iter().enumerate() {
+            a.mov(byte_ptr(0x9000 + k as u32), b)?;
+        }
+        a.call(0x9000u64)?;
+        a.mov(bl, al)?;
+        // Patch the immediate: the cached `mov al, 1` is stale now.
+        a.mov(byte_ptr(0x9001), 2u32)?;
+        a.call(0x9000u64)?;
+        a.mov(bh, al)?;
+        a.mov(al, bl)?;
+        a.add(al, bh)?;
+        a.out(0xF4, al)?;
+        a.hlt()
+    });
+    for cpu in CpuModel::ALL {
+        let (_, stop) = run_at_7c00(cpu, &code);
+        assert_eq!(
+            stop,
+            Stop::Exit(3),
+            "{cpu}: 1 from the first call, 2 from the second"
+        );
+    }
+}
