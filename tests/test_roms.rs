@@ -141,6 +141,10 @@ rom_tests! {
     paging_486: "paging" on "486";
     paging_pentium: "paging" on "pentium";
     paging_pentium2: "paging" on "pentium2";
+    debugreg_386: "debugreg" on "386";
+    debugreg_486: "debugreg" on "486";
+    debugreg_pentium: "debugreg" on "pentium";
+    debugreg_pentium2: "debugreg" on "pentium2";
     x87_486: "x87" on "486";
     x87_pentium: "x87" on "pentium";
     x87_pentium2: "x87" on "pentium2";

@@ -545,7 +545,7 @@ impl Cpu {
     /// Recomputes the fast-path permissions of segment `s` from its descriptor cache.
     pub(crate) fn update_seg_acc(&mut self, s: u8) {
         let a = self.segs[s as usize].attrs;
-        let acc = if self.alignment_checks() {
+        let acc = if self.alignment_checks() || self.dbg.data() {
             0
         } else if !self.protected() || self.v86() {
             ACC_READ | ACC_WRITE
@@ -583,6 +583,7 @@ impl Cpu {
         };
         self.put_cpl(cpl);
         self.refresh_seg_acc();
+        self.breakpoints_changed();
         self.paging_changed();
     }
 
@@ -647,6 +648,9 @@ impl Cpu {
         size: u8,
         user: bool,
     ) -> Result<u32, Fault> {
+        if self.dbg.data() {
+            self.watch_data(lin, size, false);
+        }
         let p = self.translate(bus, lin, ACC_READ, user)?;
         if (lin & 0xFFF) as usize + size as usize <= 0x1000 {
             self.fill_direct(bus, lin, p);
@@ -714,6 +718,9 @@ impl Cpu {
         v: u32,
         user: bool,
     ) -> Result<(), Fault> {
+        if self.dbg.data() {
+            self.watch_data(lin, size, true);
+        }
         let p = self.translate(bus, lin, ACC_WRITE, user)?;
         if (lin & 0xFFF) as usize + size as usize <= 0x1000 {
             match size {

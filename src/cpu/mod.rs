@@ -156,6 +156,8 @@ pub struct Cpu {
     pub ldtr: Segment,
     /// Task register (selector and hidden descriptor cache).
     pub tr: Segment,
+    /// Breakpoints DR7 enables, by kind (derived from DR7 and CR4; see `exec::debug`).
+    pub(crate) dbg: exec::debug::Breakpoints,
     /// Model-specific registers, the time-stamp counter among them.
     pub msr: Msrs,
     /// The x87 FPU (386 and later; see [`fpu`]).
@@ -273,6 +275,7 @@ impl Cpu {
             segs: [Segment::default(); 6],
             cr: [0; 5],
             dr: [0; 8],
+            dbg: Default::default(),
             gdtr: TableReg::default(),
             idtr: TableReg::default(),
             ldtr: Segment::default(),
@@ -837,6 +840,7 @@ impl Cpu {
             || f.vector == fault::vector::DE && self.model < CpuModel::I286;
         // A fault raised by a task switch after it committed belongs to the new task: it
         // returns to the new task's first instruction.
+        self.debug_fault(f, trap);
         let ret = if std::mem::take(&mut self.task_committed) || trap {
             self.eip
         } else {
@@ -1091,14 +1095,14 @@ impl Cpu {
             return;
         }
         let trap = self.flags.tf();
+        let watch = self.debug_watch();
+        if watch && self.debug_before(bus) {
+            return;
+        }
         self.step_plain(bus);
-        if trap && !self.shadow && !self.rep_pending {
-            let ret = self.eip;
-            if self.model >= CpuModel::I386 {
-                // DR6.BS: the trap comes from single-stepping.
-                self.dr[6] |= 0x4000;
-            }
-            self.deliver(bus, Fault::new(fault::vector::DB), ret);
+        let single_step = trap && !self.shadow && !self.rep_pending;
+        if single_step || watch && self.dbg.hits != 0 {
+            self.debug_trap(bus, single_step);
         }
     }
 
@@ -1128,8 +1132,10 @@ impl Cpu {
     fn take_interrupt<B: Bus>(&mut self, bus: &mut B) {
         self.halted = false;
         // An interrupted REP instruction is no longer in progress: EIP (pushed as the return
-        // address) points at it, and it resumes from CX after IRET.
-        self.rep_pending = false;
+        // address) points at it, and it resumes from CX after IRET, with RF pushed as 1.
+        if std::mem::take(&mut self.rep_pending) {
+            self.event_sets_rf();
+        }
         let v = bus.acknowledge_interrupt(self.cycles);
         self.cycles += 61;
         self.enter_external(bus, v);
@@ -1187,7 +1193,8 @@ impl Cpu {
                 return Exit::Budget;
             }
             if self.shadow
-                || self.flags.bits & flags::TF != 0
+                || self.flags.bits & (flags::TF | flags::RF) != 0
+                || self.dbg.armed
                 || bus.interrupt_pending()
                 || !self.decode_cache
             {

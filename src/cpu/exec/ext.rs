@@ -24,17 +24,7 @@ impl Cpu {
             }
             0x08 | 0x09 => self.invalidate_caches(),
             0x20 | 0x22 => self.mov_cr(bus, i),
-            0x21 | 0x23 => {
-                let n = i.reg() as usize;
-                if (n == 4 || n == 5) && self.cr[4] & crate::cpu::mmu::cr4::DE != 0 {
-                    return Err(Fault::UD);
-                }
-                if n == 4 || n == 5 {
-                    // DR4/DR5 alias DR6/DR7 while CR4.DE is clear.
-                    return self.mov_dr(i, n + 2);
-                }
-                self.mov_dr(i, n)
-            }
+            0x21 | 0x23 => self.mov_dr(i),
             0x24 | 0x26 => {
                 // Test registers: reads give 0, writes are ignored.
                 if op == 0x24 {
@@ -318,16 +308,5 @@ impl Cpu {
             let v = self.regs[i.rm() as usize];
             self.write_cr(bus, n, v)
         }
-    }
-
-    /// MOV to/from a debug register.
-    fn mov_dr(&mut self, i: &Insn, n: usize) -> Result<(), Fault> {
-        self.require_cpl0()?;
-        if i.op == 0x121 {
-            self.regs[i.rm() as usize] = self.dr[n];
-        } else {
-            self.dr[n] = self.regs[i.rm() as usize];
-        }
-        Ok(())
     }
 }

@@ -13,6 +13,7 @@
 mod arith;
 mod ctrl;
 mod data;
+pub(crate) mod debug;
 mod ext;
 mod fpu;
 pub(super) mod handlers;

@@ -948,12 +948,16 @@ impl Cpu {
         if typ == sys::TASK {
             let (tsel, tss) = self.task_target(bus, 0, &gate, ext)?;
             self.eip = ret;
-            self.task_switch(bus, tsel, tss, TaskVia::Int, ext)?;
+            // A #DB for the new TSS's T bit comes back once the error code is pushed.
+            let r = self.task_switch(bus, tsel, tss, TaskVia::Int, ext);
+            if matches!(r, Err(f) if f.vector != vector::DB) {
+                return r;
+            }
             if let Some(e) = error {
                 let size = if tss.typ() == sys::TSS32 { 4 } else { 2 };
                 self.push(bus, size, e as u32)?;
             }
-            return Ok(());
+            return r;
         }
         let tsel = gate.gate_selector();
         if sel_code(tsel) == 0 {
@@ -1188,6 +1192,8 @@ impl Cpu {
         }
         // The new task: from here on faults are the new task's.
         self.task_committed = true;
+        self.debug_task_switched();
+        let t_bit = new32 && st[25] & 1 != 0;
         let mut tr = d.cache(sel);
         tr.attrs |= 2; // busy
         self.tr = tr;
@@ -1273,7 +1279,7 @@ impl Cpu {
             }
             self.refresh_seg_acc();
             self.task_committed = false;
-            return Ok(());
+            return self.task_trap(t_bit);
         }
         let cs = sels[seg::CS as usize];
         let cpl = (cs & 3) as u8;
@@ -1313,7 +1319,7 @@ impl Cpu {
             return Err(Fault::gp(0));
         }
         self.task_committed = false;
-        Ok(())
+        self.task_trap(t_bit)
     }
 
     // ----- I/O permission --------------------------------------------------------------------
@@ -1328,6 +1334,9 @@ impl Cpu {
         port: u16,
         size: u8,
     ) -> Result<(), Fault> {
+        if self.dbg.armed {
+            self.watch_io(port, size);
+        }
         if !self.protected() || (!self.v86() && self.cpl <= self.flags.iopl()) {
             return Ok(());
         }
@@ -1594,6 +1603,9 @@ impl Cpu {
                     return Err(Fault::gp(0));
                 }
                 self.cr[4] = v;
+                if (old ^ v) & cr4::DE != 0 {
+                    self.breakpoints_changed();
+                }
                 if (old ^ v) & (cr4::PSE | cr4::PGE | cr4::PAE) != 0 {
                     self.tlb.flush(false);
                 }
