@@ -1,9 +1,10 @@
 //! The differential tester: the interpreter against the host CPU through KVM (where
 //! `/dev/kvm` works; skipped with a message elsewhere), and its self-test, the interpreter
 //! with its decode cache against the interpreter without it. Any mismatch is printed as a
-//! reproducer.
+//! reproducer. Both run in real mode (`--mode real16`) and in protected mode (`--mode prot32`).
 
 use glassbox::difftest::cli::{run_to, DifftestArgs, Reference};
+use glassbox::difftest::Mode;
 
 #[test]
 fn decode_cache_matches_plain_decoding_on_2000_sequences() {
@@ -48,6 +49,56 @@ fn kvm_agrees_with_the_interpreter_on_a_fixed_sample() {
         );
         assert_eq!(mismatches, 0, "{text}");
         assert_eq!(text.lines().last(), Some("3000 sequences, 0 mismatches"));
+    }
+    #[cfg(not(all(feature = "kvm", target_os = "linux", target_arch = "x86_64")))]
+    eprintln!("SKIPPED: this build has no KVM back end");
+}
+
+#[test]
+fn decode_cache_matches_plain_decoding_in_protected_mode() {
+    let args = DifftestArgs {
+        mode: Mode::Prot32,
+        count: 2000,
+        seed: 7,
+        reference: Reference::InterpNocache,
+        ..DifftestArgs::default()
+    };
+    let mut out = Vec::new();
+    let mismatches = run_to(&args, |_| unreachable!("no KVM needed"), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(mismatches, 0, "{text}");
+    assert_eq!(text.lines().last(), Some("2000 sequences, 0 mismatches"));
+}
+
+#[test]
+fn kvm_agrees_with_the_interpreter_in_protected_mode() {
+    #[cfg(all(feature = "kvm", target_os = "linux", target_arch = "x86_64"))]
+    {
+        if let Err(why) = glassbox::accel::kvm_usable() {
+            eprintln!("SKIPPED: KVM is not usable here: {why}");
+            return;
+        }
+        let args = DifftestArgs {
+            mode: Mode::Prot32,
+            count: 2000,
+            seed: 1,
+            reference: Reference::Kvm,
+            ..DifftestArgs::default()
+        };
+        let mut out = Vec::new();
+        let mismatches = run_to(
+            &args,
+            |ram| glassbox::difftest::kvm::KvmBackend::new(ram).map(|b| Box::new(b) as _),
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        eprintln!(
+            "{}",
+            text.lines().rev().take(3).collect::<Vec<_>>().join("\n")
+        );
+        assert_eq!(mismatches, 0, "{text}");
+        assert_eq!(text.lines().last(), Some("2000 sequences, 0 mismatches"));
     }
     #[cfg(not(all(feature = "kvm", target_os = "linux", target_arch = "x86_64")))]
     eprintln!("SKIPPED: this build has no KVM back end");

@@ -466,3 +466,118 @@ fn auto_picks_the_interpreter_without_hardware_virtualization() {
         assert!(err.contains("running on KVM"), "{err}");
     }
 }
+
+/// Whether KVM can run a guest that turns paging on: the host has hardware virtualization
+/// and `/dev/kvm` works. A software-backed KVM (no `vmx`/`svm` flag) shuts such guests down.
+fn kvm_with_paging(test: &str) -> bool {
+    if !hardware_virtualization() {
+        eprintln!(
+            "SKIPPED {test}: needs hardware virtualization (vmx/svm); this host's KVM is \
+             software-backed and shuts paging guests down"
+        );
+        return false;
+    }
+    kvm(test)
+}
+
+/// The paging ROM (page tables, TLB flushes, #PF error codes, accessed and dirty bits, PSE
+/// and PAE where the model has them) prints the same under KVM as in the interpreter.
+#[test]
+fn the_paging_rom_passes_under_kvm() {
+    if !kvm_with_paging("the_paging_rom_passes_under_kvm") {
+        return;
+    }
+    for cpu in ["486", "pentium2"] {
+        let out = same_on_both(&[
+            "--bios",
+            "test-roms/paging.bin",
+            "--cpu",
+            cpu,
+            "--debugcon",
+            "stdio",
+        ]);
+        assert!(
+            out.contains("ALL PASS") && !out.contains("FAIL"),
+            "paging on {cpu}: {out}"
+        );
+    }
+}
+
+/// Linux (the guest of `tests/linux.rs`) boots to its initramfs marker under KVM.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "builds and boots a Linux guest: run in release"
+)]
+fn linux_boots_under_kvm() {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    const MARKER: &str = "EMU-LINUX-INITRAMFS-OK";
+    if !kvm_with_paging("linux_boots_under_kvm") {
+        return;
+    }
+    let out = Command::new("sh")
+        .arg(root().join("tests/support/linux-guest.sh"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run tests/support/linux-guest.sh");
+    assert!(out.status.success(), "tests/support/linux-guest.sh failed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let guest = PathBuf::from(stdout.lines().last().expect("the guest folder").trim());
+    let serial = std::env::temp_dir().join(format!(
+        "glassbox-kvm-linux-{}-com1.txt",
+        std::process::id()
+    ));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .arg("run")
+        .arg(root().join("configs/linux.ron"))
+        .arg("--kernel")
+        .arg(guest.join("vmlinuz"))
+        .arg("--initrd")
+        .arg(guest.join("initrd.gz"))
+        .args([
+            "--append",
+            "console=ttyS0 noapic nolapic acpi=off panic=-1",
+            "--display",
+            "none",
+            "--accel",
+            "kvm",
+        ])
+        .arg(format!("--serial=file:{}", serial.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run glassbox");
+    let mut err = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let mut seen = false;
+    while start.elapsed() < Duration::from_secs(300) {
+        seen = std::fs::read_to_string(&serial)
+            .unwrap_or_default()
+            .contains(MARKER);
+        if seen || child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    seen = seen
+        || std::fs::read_to_string(&serial)
+            .unwrap_or_default()
+            .contains(MARKER);
+    let _ = child.kill();
+    let _ = child.wait();
+    let stderr = reader.join().unwrap_or_default();
+    let com1 = std::fs::read_to_string(&serial).unwrap_or_default();
+    let _ = std::fs::remove_file(&serial);
+    assert!(
+        seen,
+        "no {MARKER} on COM1 under KVM\n--- COM1 ---\n{com1}\n--- stderr ---\n{stderr}"
+    );
+    assert!(stderr.contains("running on KVM"), "{stderr}");
+}

@@ -651,6 +651,9 @@ impl Cpu {
             }
             None => {
                 let v = self.read_mem_slow(bus, s, off, size)?;
+                // A fault of the write (a read-only segment or page) leaves the flags as
+                // they were: check it before `f` computes them.
+                self.probe_write(bus, s, off, size)?;
                 let r = f(self, v);
                 self.write_mem_slow(bus, s, off, size, r)
             }
@@ -847,6 +850,11 @@ impl Cpu {
             self.start_eip
         };
         self.rep_pending = false;
+        // A fault's EFLAGS image has RF set, so that the instruction can be restarted past an
+        // instruction breakpoint (SDM Vol. 3, 17.3.1.1); the handler itself runs with RF clear.
+        if !trap && self.protected() {
+            self.flags.assign(flags::RF, true);
+        }
         self.note_interrupt(f.vector, IntSource::Exception, f.error, ret);
         self.deliver(bus, f, ret);
     }

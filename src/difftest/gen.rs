@@ -23,7 +23,8 @@ use iced_x86::{
 };
 
 use super::rng::Rng;
-use super::sandbox::HLT;
+use super::sandbox::{Mode, HLT};
+use super::templates;
 
 /// Longest instruction (bytes).
 const MAX_INSN: usize = 15;
@@ -58,6 +59,9 @@ pub struct GenInsn {
     pub branch: Option<Branch>,
     /// Use of the flags.
     pub flags: FlagUse,
+    /// A privileged instruction (CPL 0 only): the sequence then starts at CPL 3, where it
+    /// raises #GP instead of changing the machine.
+    pub privileged: bool,
 }
 
 /// A sequence of instructions; its code ends with a `HLT`.
@@ -160,6 +164,11 @@ impl Sequence {
         None
     }
 
+    /// Whether some instruction is privileged (see [`GenInsn::privileged`]).
+    pub fn privileged(&self) -> bool {
+        self.insns.iter().any(|i| i.privileged)
+    }
+
     /// Whether the sequence can run as generated: displacements fit, no flag read is undefined.
     pub fn is_valid(&self) -> bool {
         self.fits() && self.reads_undefined().is_none()
@@ -193,6 +202,9 @@ fn fits(d: i64, size: u8) -> bool {
 pub struct Generator {
     model: CpuModel,
     bitness: u32,
+    /// Protected mode: system instructions and the x87, in part from templates
+    /// ([`Generator::template`]).
+    protected: bool,
     max_len: usize,
     /// Opcode table rows that exist on the model.
     rows: Vec<u16>,
@@ -220,24 +232,39 @@ impl Generator {
         Generator {
             model,
             bitness,
+            protected: bitness == 32,
             max_len: max_len.max(1),
             rows,
             refuse: None,
         }
     }
 
+    /// The generator of the sandbox of `mode`.
+    pub fn for_mode(model: CpuModel, mode: Mode, max_len: usize) -> Generator {
+        let bitness = match mode {
+            Mode::Real16 => 16,
+            Mode::Prot32 => 32,
+        };
+        Generator::new(model, bitness, max_len)
+    }
+
     /// A random sequence.
     pub fn sequence(&self, rng: &mut Rng) -> Sequence {
         let n = rng.range(1, self.max_len as u64) as usize;
-        let insns = (0..n)
-            .map(|k| {
-                let mut i = self.instruction(rng);
-                if let Some(b) = &mut i.branch {
-                    b.target = rng.range(k as u64 + 1, n as u64) as usize;
-                }
-                i
-            })
-            .collect();
+        let mut insns = Vec::with_capacity(n);
+        while insns.len() < n {
+            if self.protected && rng.chance(2, 5) {
+                let t = self.template(rng);
+                insns.extend(t.into_iter().take(n - insns.len()));
+                continue;
+            }
+            let k = insns.len();
+            let mut i = self.instruction(rng);
+            if let Some(b) = &mut i.branch {
+                b.target = rng.range(k as u64 + 1, n as u64) as usize;
+            }
+            insns.push(i);
+        }
         let mut seq = Sequence { insns };
         seq.fit_branches();
         // Dropping only shortens branches, so they keep fitting; the first instruction reads
@@ -273,18 +300,35 @@ impl Generator {
             .map_err(|e| format!("our decoder: {e:?}"))?;
         bytes.truncate(insn.len as usize);
         let mut i = examine(&bytes, self.model, self.bitness)?;
-        if let Some(refuse) = self.refuse {
-            let d = Decoder::new(self.bitness, &bytes, DecoderOptions::NONE).decode();
-            if refuse(&d) {
-                return Err(format!("{:?} avoided for this reference", d.mnemonic()));
-            }
-        }
+        self.check_refuse(&bytes)?;
         if let Some(b) = i.branch {
             // The displacement is chosen at layout.
             let n = i.bytes.len();
             i.bytes[n - b.disp_size as usize..].fill(0);
         }
         Ok(i)
+    }
+
+    /// Whether the reference's [`Generator::refuse`] leaves `bytes` out.
+    fn check_refuse(&self, bytes: &[u8]) -> Result<(), String> {
+        if let Some(refuse) = self.refuse {
+            let d = Decoder::new(self.bitness, bytes, DecoderOptions::NONE).decode();
+            if refuse(&d) {
+                return Err(format!("{:?} avoided for this reference", d.mnemonic()));
+            }
+        }
+        Ok(())
+    }
+
+    /// A short run of instructions that gives protected mode's system instructions
+    /// meaningful operands (see [`templates`]); redrawn until no instruction is refused.
+    pub fn template(&self, rng: &mut Rng) -> Vec<GenInsn> {
+        loop {
+            let t = templates::draw(rng, self.model);
+            if t.iter().all(|i| self.check_refuse(&i.bytes).is_ok()) {
+                return t;
+            }
+        }
     }
 
     /// Random prefix bytes in random order.
@@ -336,10 +380,15 @@ pub fn examine(bytes: &[u8], model: CpuModel, bitness: u32) -> Result<GenInsn, S
             bytes.len()
         ));
     }
-    if let Some(f) = i.cpuid_features().iter().find(|&&f| !feature_on(f, model)) {
+    let protected = bitness == 32;
+    if let Some(f) = i
+        .cpuid_features()
+        .iter()
+        .find(|&&f| !feature_on(f, model, protected))
+    {
         return Err(format!("needs {f:?}"));
     }
-    if let Some(why) = refusal(&i) {
+    if let Some(why) = refusal(&i, protected) {
         return Err(why.into());
     }
     let branch = match table::OPS[ours.op as usize].form {
@@ -355,12 +404,55 @@ pub fn examine(bytes: &[u8], model: CpuModel, bitness: u32) -> Result<GenInsn, S
         bytes: bytes.to_vec(),
         branch,
         flags: flag_use(&i),
+        privileged: privileged(&i),
     })
 }
 
-/// Whether a CPUID feature exists on `model`.
-fn feature_on(f: CpuidFeature, model: CpuModel) -> bool {
+/// `bytes` as one 32-bit instruction of a template: checked like [`examine`] (iced-x86 and
+/// our decoder agree on its length, its features exist), but not refused — a template gives
+/// far transfers and segment loads the operands that keep them inside the sandbox.
+pub fn system(bytes: &[u8], model: CpuModel) -> Result<GenInsn, String> {
+    let ours = decode::decode(bytes, model, true).map_err(|e| format!("our decoder: {e:?}"))?;
+    let i = Decoder::new(32, bytes, DecoderOptions::NONE).decode();
+    if i.is_invalid() || i.len() != bytes.len() || ours.len as usize != bytes.len() {
+        return Err(format!(
+            "template {bytes:02x?} does not decode as one instruction"
+        ));
+    }
+    if let Some(f) = i
+        .cpuid_features()
+        .iter()
+        .find(|&&f| !feature_on(f, model, true))
+    {
+        return Err(format!("needs {f:?}"));
+    }
+    Ok(GenInsn {
+        bytes: bytes.to_vec(),
+        branch: None,
+        flags: flag_use(&i),
+        privileged: privileged(&i),
+    })
+}
+
+/// Whether `i` may run at CPL 0 only (the I/O instructions, CLI and STI depend on IOPL and
+/// are left to it).
+pub fn privileged(i: &Instruction) -> bool {
+    use Mnemonic::*;
+    let control_reg = (0..i.op_count()).any(|k| {
+        i.op_kind(k) == OpKind::Register && (i.op_register(k).is_cr() || i.op_register(k).is_dr())
+    });
+    control_reg
+        || matches!(
+            i.mnemonic(),
+            Lgdt | Lidt | Lldt | Ltr | Lmsw | Clts | Hlt | Invd | Wbinvd | Invlpg | Rdmsr | Wrmsr
+        )
+}
+
+/// Whether a CPUID feature exists on `model`. The x87 (that of a 486DX: the 387's
+/// instruction set) is used in protected mode only.
+fn feature_on(f: CpuidFeature, model: CpuModel, protected: bool) -> bool {
     let since = match f {
+        CpuidFeature::FPU | CpuidFeature::FPU387 if protected => CpuModel::I486,
         CpuidFeature::INTEL8086 | CpuidFeature::INTEL8086_ONLY => CpuModel::I8086,
         CpuidFeature::INTEL186 => CpuModel::I186,
         CpuidFeature::INTEL286 => CpuModel::I286,
@@ -380,9 +472,19 @@ fn feature_on(f: CpuidFeature, model: CpuModel) -> bool {
 /// a 16-bit register, `MOV r32, Sreg` (upper half), `PUSH Sreg` with a 32-bit operand (a 2- or
 /// 4-byte store), 16-bit `SHLD`/`SHRD` by a count above 16 (by CL the count is unknown, so all
 /// of them).
-pub fn refusal(i: &Instruction) -> Option<&'static str> {
+///
+/// In protected mode (`protected`) the sandbox has its descriptor tables, and much of that is
+/// allowed: segment register loads, port I/O (an open bus on both back ends), `WAIT`, `SMSW`
+/// and the privileged instructions (see [`privileged`]: they raise #GP). Still refused: what
+/// reads the host (`CPUID`, `RDTSC`), the test registers (a 486 has them, later CPUs do not),
+/// CR4 (the other way round)
+/// and far or indirect transfers with random operands (the templates give them real ones).
+pub fn refusal(i: &Instruction, protected: bool) -> Option<&'static str> {
     use iced_x86::Code;
     use Mnemonic::*;
+    if protected {
+        return refusal_protected(i);
+    }
     match i.mnemonic() {
         In | Out | Insb | Insw | Insd | Outsb | Outsw | Outsd => return Some("port I/O"),
         Hlt => return Some("HLT"),
@@ -437,6 +539,55 @@ pub fn refusal(i: &Instruction) -> Option<&'static str> {
         _ => {}
     }
     None
+}
+
+/// [`refusal`] in protected mode.
+fn refusal_protected(i: &Instruction) -> Option<&'static str> {
+    use iced_x86::Code;
+    use Mnemonic::*;
+    match i.mnemonic() {
+        Cpuid | Rdtsc | Rdpmc | Loadall | Rsm | Ud0 | Ud1 | Ud2 => {
+            return Some("answers from the host")
+        }
+        Feni | Fdisi | Fsetpm | Frstpm => return Some("8087/287 control"),
+        _ => {}
+    }
+    let tr =
+        (0..i.op_count()).any(|k| i.op_kind(k) == OpKind::Register && i.op_register(k).is_tr());
+    if tr {
+        return Some("test registers (486 only)");
+    }
+    let cr4 = (0..i.op_count())
+        .any(|k| i.op_kind(k) == OpKind::Register && i.op_register(k) == Register::CR4);
+    if cr4 {
+        return Some("CR4 (absent on a 486: #UD, where a newer CPU raises #GP at CPL 3)");
+    }
+    match i.flow_control() {
+        FlowControl::Next | FlowControl::Interrupt | FlowControl::Exception => {}
+        FlowControl::ConditionalBranch => {}
+        FlowControl::UnconditionalBranch if i.is_jmp_short_or_near() => {}
+        FlowControl::Call if i.is_call_near() => {}
+        _ => return Some("far, indirect or return transfer with a random target"),
+    }
+    match i.code() {
+        Code::Bswap_r16 => Some("BSWAP r16 is undefined"),
+        Code::Mov_r32m16_Sreg if i.op0_kind() == OpKind::Register => {
+            Some("MOV r32, Sreg leaves the upper half implementation-dependent")
+        }
+        Code::Pushd_ES
+        | Code::Pushd_CS
+        | Code::Pushd_SS
+        | Code::Pushd_DS
+        | Code::Pushd_FS
+        | Code::Pushd_GS => Some("PUSH Sreg with a 32-bit operand is implementation-dependent"),
+        Code::Shld_rm16_r16_CL | Code::Shrd_rm16_r16_CL => {
+            Some("16-bit SHLD/SHRD by CL may shift by more than 16 (undefined)")
+        }
+        Code::Shld_rm16_r16_imm8 | Code::Shrd_rm16_r16_imm8 if i.immediate8() & 31 > 16 => {
+            Some("16-bit SHLD/SHRD by more than 16 is undefined")
+        }
+        _ => None,
+    }
 }
 
 /// EFLAGS bits of iced-x86's `RflagsBits`.
@@ -603,7 +754,7 @@ mod tests {
                         }
                     }
                     for f in i.cpuid_features() {
-                        assert!(feature_on(*f, model), "{text} needs {f:?}");
+                        assert!(feature_on(*f, model, false), "{text} needs {f:?}");
                     }
                     if model == CpuModel::I386 {
                         assert!(![Bswap, Xadd, Cmpxchg].contains(&i.mnemonic()), "{text}");

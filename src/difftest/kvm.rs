@@ -51,9 +51,20 @@ impl Backend for KvmBackend {
         loop {
             match self.cpu.run(&mut OpenBus, Some(deadline)) {
                 Ok(RunExit::Halt) => break,
-                Ok(RunExit::Io { .. } | RunExit::Mmio | RunExit::InterruptWindow) => {}
-                Ok(RunExit::Interrupted) if Instant::now() < deadline => {}
-                Ok(RunExit::Interrupted) => return Err("no HLT within 2 s".into()),
+                // Code that loops on port or open-bus accesses exits on every one of them:
+                // the deadline is checked after every exit.
+                Ok(
+                    RunExit::Io { .. }
+                    | RunExit::Mmio
+                    | RunExit::InterruptWindow
+                    | RunExit::Interrupted,
+                ) if Instant::now() < deadline => {}
+                Ok(
+                    RunExit::Io { .. }
+                    | RunExit::Mmio
+                    | RunExit::InterruptWindow
+                    | RunExit::Interrupted,
+                ) => return Err("no HLT within 2 s".into()),
                 Ok(RunExit::Shutdown) => return Err("triple fault".into()),
                 Ok(RunExit::Debug { pc }) => return Err(format!("debug exit at {pc:#x}")),
                 Ok(RunExit::Unemulated) => {

@@ -35,11 +35,13 @@ pub mod kvm;
 mod report;
 pub mod rng;
 pub mod sandbox;
+pub mod templates;
 
 pub use interp::InterpBackend;
 pub use sandbox::Mode;
 
-use crate::cpu::{Cpu, CpuModel};
+use crate::cpu::decode::seg;
+use crate::cpu::{Cpu, CpuModel, Segment};
 use gen::{Generator, Sequence};
 use rng::Rng;
 use sandbox::Sandbox;
@@ -58,6 +60,9 @@ pub struct Avoid {
     pub esp_high: bool,
     /// Instructions left out.
     pub refuse: fn(&iced_x86::Instruction) -> bool,
+    /// The reference raises #UD for instructions it cannot emulate: a run that ends in its
+    /// #UD handler where the interpreter's does not is not compared.
+    pub raises_ud: bool,
 }
 
 /// KVM without hardware virtualization (a nested, software-backed KVM) runs real mode in its
@@ -77,24 +82,91 @@ pub const SOFTWARE_KVM: Avoid = Avoid {
           hand over a pending single-step trap",
     esp_high: true,
     refuse: software_kvm_refuses,
+    raises_ud: false,
 };
 
-fn software_kvm_refuses(i: &iced_x86::Instruction) -> bool {
-    use iced_x86::{FlowControl, InstructionInfoFactory, Mnemonic, OpAccess, Register};
-    // INT n is two bytes and INT3, INTO, INT1 one: anything longer carries a prefix (iced-x86
-    // keeps no prefix list; a segment override is left out along with 66h, which is harmless).
-    let bare = if i.mnemonic() == Mnemonic::Int { 2 } else { 1 };
-    let interrupt = i.flow_control() == FlowControl::Interrupt;
-    let prefixed_interrupt = interrupt && i.len() > bare;
+/// KVM without hardware virtualization runs unpaged protected mode in its instruction
+/// emulator too. There it raises #UD for the instructions it does not emulate (measured with
+/// `--mode prot32 --verbose`: the x87 beyond FNINIT/FNSTCW/FNSTSW, LAR, LSL, VERR, VERW,
+/// ARPL, ...), so a run it ends in #UD where the interpreter does not is not compared; it
+/// shares the real-mode deviations that do not depend on the mode (AAM/AAD flags, a
+/// faulting REP CMPS/SCAS, a pending single-step trap, INT 80h–FFh); its FNSTSW m16 and
+/// FNSTCW store the wrong words; INT n with n below 20h does nothing; SGDT and SIDT hang
+/// or store other bytes; and it shuts down instead of delivering an exception whose frame lies
+/// outside RAM (seed 1 sequence 188: `LEA ESP` far away, then a #GP at CPL 0), so ESP is
+/// written only by stack operations.
+pub const SOFTWARE_KVM_PROT32: Avoid = Avoid {
+    why: "KVM's software instruction emulator (no vmx/svm), which raises #UD for the \
+          instructions it does not emulate, hangs on INT 80h-FFh, gets AAM/AAD flags, those of \
+          a faulting REP CMPS/SCAS, FNSTSW m16, FNSTCW, SGDT and SIDT wrong, skips INT 0-1Fh, cannot \
+          hand over a pending single-step trap and shuts down on an exception frame outside \
+          RAM",
+    esp_high: false,
+    refuse: software_kvm_refuses_prot32,
+    raises_ud: true,
+};
+
+fn software_kvm_refuses_prot32(i: &iced_x86::Instruction) -> bool {
+    use iced_x86::{Mnemonic, OpKind};
+    // FNSTSW m16 stores zeros in the high byte (TOP and the condition codes), not the guest's
+    // status word: seed 1 sequences 199 and 259 of `--mode prot32` (FNSTSW AX is right).
+    // FNSTCW stores 037Fh, not the guest's control word: seed 1 sequence 2186, seed 3
+    // sequences 1050 and 1616.
+    let x87_store = i.mnemonic() == Mnemonic::Fnstcw
+        || i.mnemonic() == Mnemonic::Fnstsw && i.op0_kind() == OpKind::Memory;
+    // INT n to an exception vector (below 20h) continues at the next instruction, with no
+    // frame and no #GP for a DPL-0 gate at CPL 3: seed 1 sequence 2763 (INT 1Ah at CPL 0),
+    // seed 2 sequences 2022, 2364 and 2650.
+    let exception_vector = i.mnemonic() == Mnemonic::Int && i.immediate8() < 0x20;
+    // SGDT/SIDT: runs that end in #GP in the interpreter never reach a HLT (seed 1 sequence
+    // 9483: `sgdt [eax]` at CPL 3 outside RAM), or differ in the stored bytes (3379, 6105,
+    // 7060, 9919).
+    let store_table = matches!(i.mnemonic(), Mnemonic::Sgdt | Mnemonic::Sidt);
     let high_vector = i.mnemonic() == Mnemonic::Int && i.immediate8() >= 0x80;
-    let writes_esp = InstructionInfoFactory::new()
+    let repeated_compare = (i.has_rep_prefix() || i.has_repne_prefix())
+        && matches!(
+            i.mnemonic(),
+            Mnemonic::Cmpsb
+                | Mnemonic::Cmpsw
+                | Mnemonic::Cmpsd
+                | Mnemonic::Scasb
+                | Mnemonic::Scasw
+                | Mnemonic::Scasd
+        );
+    high_vector
+        || repeated_compare
+        || x87_store
+        || exception_vector
+        || store_table
+        || writes_esp(i)
+        || matches!(
+            i.mnemonic(),
+            Mnemonic::Aam | Mnemonic::Aad | Mnemonic::Popf | Mnemonic::Popfd
+        )
+}
+
+/// Whether `i` writes ESP other than as a stack operation.
+fn writes_esp(i: &iced_x86::Instruction) -> bool {
+    use iced_x86::{InstructionInfoFactory, OpAccess, Register};
+    InstructionInfoFactory::new()
         .info(i)
         .used_registers()
         .iter()
         .any(|u| {
             u.register() == Register::ESP
                 && !matches!(u.access(), OpAccess::Read | OpAccess::CondRead)
-        });
+        })
+}
+
+fn software_kvm_refuses(i: &iced_x86::Instruction) -> bool {
+    use iced_x86::{FlowControl, Mnemonic};
+    // INT n is two bytes and INT3, INTO, INT1 one: anything longer carries a prefix (iced-x86
+    // keeps no prefix list; a segment override is left out along with 66h, which is harmless).
+    let bare = if i.mnemonic() == Mnemonic::Int { 2 } else { 1 };
+    let interrupt = i.flow_control() == FlowControl::Interrupt;
+    let prefixed_interrupt = interrupt && i.len() > bare;
+    let high_vector = i.mnemonic() == Mnemonic::Int && i.immediate8() >= 0x80;
+    let writes_esp = writes_esp(i);
     // A REP CMPS/SCAS that faults after some iterations keeps the start flags there.
     let repeated_compare = (i.has_rep_prefix() || i.has_repne_prefix())
         && matches!(
@@ -139,7 +211,7 @@ pub trait Backend {
 }
 
 /// Copies the architectural state (registers, flags, segments with their hidden parts,
-/// control, debug and table registers) from `src` to `dst`, and leaves `dst` otherwise as
+/// control, debug and table registers, the x87 state) from `src` to `dst`, and leaves `dst` otherwise as
 /// after a reset: not halted, no REP in progress, no interrupt shadow. Both are of one model.
 pub fn copy_state(dst: &mut Cpu, src: &Cpu) {
     dst.reset();
@@ -153,6 +225,25 @@ pub fn copy_state(dst: &mut Cpu, src: &Cpu) {
     dst.idtr = src.idtr;
     dst.ldtr = src.ldtr;
     dst.tr = src.tr;
+    dst.fpu = src.fpu.clone();
+    // The CPL and the fast-path segment checks follow the copied state.
+    dst.state_loaded();
+}
+
+/// Whether two descriptor caches are the same: base, limit and the attributes both back ends
+/// keep (type, S, DPL, P, D/B, G; not AVL, which KVM reports and the interpreter may not).
+fn same_cache(x: &Segment, y: &Segment) -> bool {
+    const ATTRS: u16 = 0xC0FF;
+    x.base == y.base && x.limit == y.limit && (x.attrs ^ y.attrs) & ATTRS == 0
+}
+
+/// Whether two x87 states are the same where both back ends can report them: the control
+/// and status words, which registers are empty, and the contents of the others.
+fn same_x87(x: &crate::cpu::fpu::Fpu, y: &crate::cpu::fpu::Fpu) -> bool {
+    x.cw == y.cw
+        && x.status_word() == y.status_word()
+        && x.abridged_tag() == y.abridged_tag()
+        && (0..8u8).all(|i| x.is_empty(i) || x.st(i).to_bytes() == y.st(i).to_bytes())
 }
 
 /// A part of the end state where two back ends differ.
@@ -166,6 +257,15 @@ pub enum Field {
     Seg(u8),
     /// EFLAGS (defined bits only).
     Eflags,
+    /// The hidden part (base, limit, attributes) of a segment register that holds a usable
+    /// selector (protected mode).
+    SegCache(u8),
+    /// LDTR (selector and hidden part).
+    Ldtr,
+    /// TR (selector and hidden part).
+    Tr,
+    /// The x87 state: control, status and abridged tag words, and the non-empty registers.
+    Fpu,
 }
 
 /// How two end states differ.
@@ -240,6 +340,8 @@ pub struct Harness {
     ram_b: Vec<u8>,
     /// See [`Harness::compare_rewritten_code`].
     rewritten_code_not_comparable: bool,
+    /// See [`Avoid::raises_ud`].
+    reference_raises_ud: bool,
     /// How the agreeing sequences ended.
     pub ends: EndStats,
 }
@@ -260,7 +362,7 @@ impl Harness {
         Rng::new(seed ^ NOISE_SALT).fill(&mut noise);
         Ok(Harness {
             noise,
-            gen: Generator::new(model, sandbox.bitness, max_len),
+            gen: Generator::for_mode(model, mode, max_len),
             seed,
             start: Cpu::new(model),
             cpu_a: Cpu::new(model),
@@ -271,6 +373,7 @@ impl Harness {
             sandbox,
             ends: EndStats::default(),
             rewritten_code_not_comparable: false,
+            reference_raises_ud: false,
         })
     }
 
@@ -278,6 +381,7 @@ impl Harness {
     pub fn case(&mut self, index: u64) -> Sequence {
         let mut rng = Rng::for_sequence(self.seed, index);
         let seq = self.gen.sequence(&mut rng);
+        self.sandbox.user_only = seq.privileged();
         self.sandbox
             .start_state(&mut rng, &self.noise, &mut self.ram_start, &mut self.start);
         seq
@@ -294,6 +398,37 @@ impl Harness {
     pub fn avoid(&mut self, a: &Avoid) {
         self.sandbox.esp_high = !a.esp_high;
         self.gen.refuse = Some(a.refuse);
+        self.reference_raises_ud = a.raises_ud;
+    }
+
+    /// When the reference stopped in its #UD handler and the interpreter did not (or did, at
+    /// another instruction), and the reference raises #UD for what it cannot emulate: why the run is not compared, naming
+    /// the instruction (at the return address of the #UD frame; code segments have base 0).
+    fn reference_lacks(&self) -> Option<String> {
+        let ud = Some(crate::cpu::fault::vector::UD);
+        if !self.reference_raises_ud || self.sandbox.handler_vector(&self.cpu_b) != ud {
+            return None;
+        }
+        // The return address of the #UD frame.
+        let ret = |cpu: &Cpu, ram: &[u8]| {
+            let ss = &cpu.segs[seg::SS as usize];
+            let at = ss.base.wrapping_add(cpu.regs[4]) as usize;
+            Some(u32::from_le_bytes(ram.get(at..at + 4)?.try_into().ok()?) as usize)
+        };
+        let eip = ret(&self.cpu_b, &self.ram_b)?;
+        // Both raised it at the same instruction: a #UD of the code, compared.
+        if self.sandbox.handler_vector(&self.cpu_a) == ud
+            && ret(&self.cpu_a, &self.ram_a) == Some(eip)
+        {
+            return None;
+        }
+        let bytes = self.ram_b.get(eip..(eip + 15).min(self.ram_b.len()))?;
+        let i = iced_x86::Decoder::new(self.sandbox.bitness, bytes, iced_x86::DecoderOptions::NONE)
+            .decode();
+        Some(format!(
+            "{UNRUNNABLE} (KVM's emulator raised #UD for {:?})",
+            i.mnemonic()
+        ))
     }
 
     /// Bytes of sandbox RAM (what a back end must provide).
@@ -333,6 +468,11 @@ impl Harness {
                 if !d.is_empty() && rewritten && self.rewritten_code_not_comparable {
                     return Verdict::NotComparable(REWRITTEN.into());
                 }
+                if !d.is_empty() {
+                    if let Some(why) = self.reference_lacks() {
+                        return Verdict::NotComparable(why);
+                    }
+                }
                 if d.is_empty() {
                     match self.sandbox.handler_vector(&self.cpu_a) {
                         Some(v) => self.ends.vectors[v as usize] += 1,
@@ -346,6 +486,13 @@ impl Harness {
             _ if rewritten && self.rewritten_code_not_comparable => {
                 Verdict::NotComparable(REWRITTEN.into())
             }
+            (Err(x), Ok(())) => match self.reference_lacks() {
+                Some(why) => Verdict::NotComparable(why),
+                None => Verdict::Differ(Diff {
+                    stopped: Some((Some(x), None)),
+                    ..Diff::default()
+                }),
+            },
             (x, y) => Verdict::Differ(Diff {
                 stopped: Some((x.err(), y.err())),
                 ..Diff::default()
@@ -370,6 +517,28 @@ impl Harness {
                 d.fields.push(Field::Seg(s));
             }
         }
+        if self.sandbox.mode == Mode::Prot32 {
+            for s in 0..6u8 {
+                let (x, y) = (&a.segs[s as usize], &b.segs[s as usize]);
+                // A null selector in a data segment register holds nothing usable (KVM
+                // reports such a register as unusable, with no meaningful cache).
+                let usable = x.selector & !3 != 0 || s == seg::CS || s == seg::SS;
+                if usable && x.selector == y.selector && !same_cache(x, y) {
+                    d.fields.push(Field::SegCache(s));
+                }
+            }
+            if a.ldtr.selector != b.ldtr.selector
+                || (a.ldtr.selector & !3 != 0 && !same_cache(&a.ldtr, &b.ldtr))
+            {
+                d.fields.push(Field::Ldtr);
+            }
+            if a.tr.selector != b.tr.selector || !same_cache(&a.tr, &b.tr) {
+                d.fields.push(Field::Tr);
+            }
+            if !same_x87(&a.fpu, &b.fpu) {
+                d.fields.push(Field::Fpu);
+            }
+        }
         d.eflags = (a.eflags() ^ b.eflags()) & !undefined;
         if d.eflags != 0 {
             d.fields.push(Field::Eflags);
@@ -378,7 +547,7 @@ impl Harness {
             // The FLAGS image of an interrupt frame: its undefined bits are ignored too.
             let masks: Vec<(u32, u8)> = [a, b]
                 .iter()
-                .filter_map(|c| self.sandbox.frame_flags(c))
+                .flat_map(|c| self.sandbox.frame_flags(c))
                 .flat_map(|[lo, hi]| [(lo, undefined as u8), (hi, (undefined >> 8) as u8)])
                 .collect();
             for (addr, (x, y)) in self.ram_a.iter().zip(&self.ram_b).enumerate() {
@@ -498,7 +667,7 @@ mod tests {
             self.inner.run(ram, cpu)?;
             let f = cpu.eflags() ^ self.bits;
             cpu.flags.set(f);
-            if let Some([lo, hi]) = Mode::Real16.sandbox().unwrap().frame_flags(cpu) {
+            for [lo, hi] in Mode::Real16.sandbox().unwrap().frame_flags(cpu) {
                 ram[lo as usize] ^= self.bits as u8;
                 ram[hi as usize] ^= (self.bits >> 8) as u8;
             }

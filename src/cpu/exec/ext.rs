@@ -83,7 +83,10 @@ impl Cpu {
                 let dst = if i.is_reg() {
                     self.reg(i.rm(), size)
                 } else {
-                    self.read_mem(bus, i.seg, off, size)?
+                    // A read-modify-write: a fault of the write comes before the flags change.
+                    let v = self.read_mem(bus, i.seg, off, size)?;
+                    self.probe_write(bus, i.seg, off, size)?;
+                    v
                 };
                 if count == 0 {
                     return Ok(());
@@ -102,7 +105,10 @@ impl Cpu {
                 let dst = if i.is_reg() {
                     self.reg(i.rm(), size)
                 } else {
-                    self.read_mem(bus, i.seg, off, size)?
+                    // A read-modify-write: a fault of the write comes before the flags change.
+                    let v = self.read_mem(bus, i.seg, off, size)?;
+                    self.probe_write(bus, i.seg, off, size)?;
+                    v
                 };
                 let acc = self.reg(reg::AX, size);
                 self.alu(7, size, acc, dst);
@@ -148,7 +154,10 @@ impl Cpu {
                 let dst = if i.is_reg() {
                     self.reg(i.rm(), size)
                 } else {
-                    self.read_mem(bus, i.seg, off, size)?
+                    // A read-modify-write: a fault of the write comes before the flags change.
+                    let v = self.read_mem(bus, i.seg, off, size)?;
+                    self.probe_write(bus, i.seg, off, size)?;
+                    v
                 };
                 let sum = self.alu(0, size, dst, src);
                 if i.is_reg() {
