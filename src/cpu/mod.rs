@@ -841,20 +841,17 @@ impl Cpu {
         // next one.
         let trap = f.vector == fault::vector::DB
             || f.vector == fault::vector::DE && self.model < CpuModel::I286;
+        // Sets RF in the EFLAGS image of a fault (SDM Vol. 3, 17.3.1.1) and reports breakpoint
+        // hits in DR6.
+        self.debug_fault(f, trap);
         // A fault raised by a task switch after it committed belongs to the new task: it
         // returns to the new task's first instruction.
-        self.debug_fault(f, trap);
         let ret = if std::mem::take(&mut self.task_committed) || trap {
             self.eip
         } else {
             self.start_eip
         };
         self.rep_pending = false;
-        // A fault's EFLAGS image has RF set, so that the instruction can be restarted past an
-        // instruction breakpoint (SDM Vol. 3, 17.3.1.1); the handler itself runs with RF clear.
-        if !trap && self.protected() {
-            self.flags.assign(flags::RF, true);
-        }
         self.note_interrupt(f.vector, IntSource::Exception, f.error, ret);
         self.deliver(bus, f, ret);
     }

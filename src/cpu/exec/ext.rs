@@ -210,19 +210,23 @@ impl Cpu {
             self.read_mem(bus, i.seg, off, size)?
         };
         let cf = (v >> sel) & 1 != 0;
-        self.flags.assign(flags::CF, cf);
         let nv = match kind {
             1 => v | 1 << sel,
             2 => v & !(1 << sel),
             3 => v ^ 1 << sel,
-            _ => return Ok(()),
+            _ => v,
         };
-        if i.is_reg() {
-            self.set_reg(i.rm(), size, nv);
-            Ok(())
-        } else {
-            self.write_mem(bus, i.seg, off, size, nv)
+        if kind != 0 {
+            if i.is_reg() {
+                self.set_reg(i.rm(), size, nv);
+            } else {
+                // CF changes only once the write is done: a write that faults (a read-only
+                // segment or page) leaves the flags as they were.
+                self.write_mem(bus, i.seg, off, size, nv)?;
+            }
         }
+        self.flags.assign(flags::CF, cf);
+        Ok(())
     }
 
     /// SHLD (`left`) / SHRD: shifts `dst` filling from `src`; `count` is 1–31.
