@@ -675,7 +675,7 @@ impl Cpu {
     /// TLB entry of `lin` reach the page directly next time, if the bus backs it with host
     /// memory. With paging off the entry is made here, an identity translation with every
     /// permission (segmentation has made the checks). Never with an observing bus, which
-    /// answers no direct pages.
+    /// answers no direct pages. First drops every host address if the bus's answers changed.
     #[inline]
     fn fill_direct<B: Bus>(&mut self, bus: &mut B, lin: u32, phys: u32) {
         self.check_direct(bus);
@@ -728,9 +728,8 @@ impl Cpu {
                 2 => bus.write16(p, v as u16),
                 _ => bus.write32(p, v),
             }
-            // The write may have changed what backs memory (an MMIO register): look at the
-            // generation before trusting any host address again.
-            self.check_direct(bus);
+            // The write may have changed what backs memory (an MMIO register): `fill_direct`
+            // looks at the generation before it trusts any host address again.
             self.fill_direct(bus, lin, p);
             return Ok(());
         }

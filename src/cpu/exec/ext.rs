@@ -80,14 +80,7 @@ impl Cpu {
                 let size = i.osize();
                 let src = self.reg(i.reg(), size);
                 let off = if i.is_reg() { 0 } else { self.ea(i) };
-                let dst = if i.is_reg() {
-                    self.reg(i.rm(), size)
-                } else {
-                    // A read-modify-write: a fault of the write comes before the flags change.
-                    let v = self.read_mem(bus, i.seg, off, size)?;
-                    self.probe_write(bus, i.seg, off, size)?;
-                    v
-                };
+                let dst = self.read_for_write(bus, i, off, size)?;
                 if count == 0 {
                     return Ok(());
                 }
@@ -102,14 +95,7 @@ impl Cpu {
             0xB0 | 0xB1 => {
                 let size = if op & 1 == 0 { 1 } else { i.osize() };
                 let off = if i.is_reg() { 0 } else { self.ea(i) };
-                let dst = if i.is_reg() {
-                    self.reg(i.rm(), size)
-                } else {
-                    // A read-modify-write: a fault of the write comes before the flags change.
-                    let v = self.read_mem(bus, i.seg, off, size)?;
-                    self.probe_write(bus, i.seg, off, size)?;
-                    v
-                };
+                let dst = self.read_for_write(bus, i, off, size)?;
                 let acc = self.reg(reg::AX, size);
                 self.alu(7, size, acc, dst);
                 let (new_dst, equal) = if acc == dst {
@@ -151,14 +137,7 @@ impl Cpu {
                 let size = if op & 1 == 0 { 1 } else { i.osize() };
                 let src = self.reg(i.reg(), size);
                 let off = if i.is_reg() { 0 } else { self.ea(i) };
-                let dst = if i.is_reg() {
-                    self.reg(i.rm(), size)
-                } else {
-                    // A read-modify-write: a fault of the write comes before the flags change.
-                    let v = self.read_mem(bus, i.seg, off, size)?;
-                    self.probe_write(bus, i.seg, off, size)?;
-                    v
-                };
+                let dst = self.read_for_write(bus, i, off, size)?;
                 let sum = self.alu(0, size, dst, src);
                 if i.is_reg() {
                     self.set_reg(i.reg(), size, dst);
@@ -182,6 +161,24 @@ impl Cpu {
             }
             _ => Err(Fault::UD),
         }
+    }
+
+    /// The r/m destination of a read-modify-write (`off` is its offset when in memory): a
+    /// memory operand is read and its write checked at once, so a write that would fault does
+    /// so before the instruction changes any flag.
+    fn read_for_write<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        i: &Insn,
+        off: u32,
+        size: u8,
+    ) -> Result<u32, Fault> {
+        if i.is_reg() {
+            return Ok(self.reg(i.rm(), size));
+        }
+        let v = self.read_mem(bus, i.seg, off, size)?;
+        self.probe_write(bus, i.seg, off, size)?;
+        Ok(v)
     }
 
     /// BT/BTS/BTR/BTC (`kind` 0–3). A register bit offset may address memory beyond the
