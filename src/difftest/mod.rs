@@ -123,16 +123,7 @@ fn software_kvm_refuses_prot32(i: &iced_x86::Instruction) -> bool {
     // 7060, 9919).
     let store_table = matches!(i.mnemonic(), Mnemonic::Sgdt | Mnemonic::Sidt);
     let high_vector = i.mnemonic() == Mnemonic::Int && i.immediate8() >= 0x80;
-    let repeated_compare = (i.has_rep_prefix() || i.has_repne_prefix())
-        && matches!(
-            i.mnemonic(),
-            Mnemonic::Cmpsb
-                | Mnemonic::Cmpsw
-                | Mnemonic::Cmpsd
-                | Mnemonic::Scasb
-                | Mnemonic::Scasw
-                | Mnemonic::Scasd
-        );
+    let repeated_compare = repeated_compare(i);
     high_vector
         || repeated_compare
         || x87_store
@@ -142,6 +133,22 @@ fn software_kvm_refuses_prot32(i: &iced_x86::Instruction) -> bool {
         || matches!(
             i.mnemonic(),
             Mnemonic::Aam | Mnemonic::Aad | Mnemonic::Popf | Mnemonic::Popfd
+        )
+}
+
+/// Whether `i` is a REP/REPNE CMPS or SCAS (the software KVM keeps the start flags when one
+/// faults after some iterations).
+fn repeated_compare(i: &iced_x86::Instruction) -> bool {
+    use iced_x86::Mnemonic;
+    (i.has_rep_prefix() || i.has_repne_prefix())
+        && matches!(
+            i.mnemonic(),
+            Mnemonic::Cmpsb
+                | Mnemonic::Cmpsw
+                | Mnemonic::Cmpsd
+                | Mnemonic::Scasb
+                | Mnemonic::Scasw
+                | Mnemonic::Scasd
         )
 }
 
@@ -168,16 +175,7 @@ fn software_kvm_refuses(i: &iced_x86::Instruction) -> bool {
     let high_vector = i.mnemonic() == Mnemonic::Int && i.immediate8() >= 0x80;
     let writes_esp = writes_esp(i);
     // A REP CMPS/SCAS that faults after some iterations keeps the start flags there.
-    let repeated_compare = (i.has_rep_prefix() || i.has_repne_prefix())
-        && matches!(
-            i.mnemonic(),
-            Mnemonic::Cmpsb
-                | Mnemonic::Cmpsw
-                | Mnemonic::Cmpsd
-                | Mnemonic::Scasb
-                | Mnemonic::Scasw
-                | Mnemonic::Scasd
-        );
+    let repeated_compare = repeated_compare(i);
     prefixed_interrupt
         || high_vector
         || writes_esp
