@@ -8,17 +8,7 @@ use glassbox::difftest::Mode;
 
 #[test]
 fn decode_cache_matches_plain_decoding_on_2000_sequences() {
-    let args = DifftestArgs {
-        count: 2000,
-        seed: 2024,
-        reference: Reference::InterpNocache,
-        ..DifftestArgs::default()
-    };
-    let mut out = Vec::new();
-    let mismatches = run_to(&args, |_| unreachable!("no KVM needed"), &mut out).unwrap();
-    let text = String::from_utf8(out).unwrap();
-    assert_eq!(mismatches, 0, "{text}");
-    assert_eq!(text.lines().last(), Some("2000 sequences, 0 mismatches"));
+    self_test(Mode::Real16, 2000, 2024);
 }
 
 #[test]
@@ -28,10 +18,21 @@ fn kvm_agrees_with_the_interpreter_on_a_fixed_sample() {
 
 #[test]
 fn decode_cache_matches_plain_decoding_in_protected_mode() {
+    self_test(Mode::Prot32, 2000, 7);
+}
+
+#[test]
+fn kvm_agrees_with_the_interpreter_in_protected_mode() {
+    kvm_sample(Mode::Prot32, 2000, 1);
+}
+
+/// Runs `count` sequences of `seed` in `mode` on the interpreter with its decode cache and
+/// without it, and requires zero mismatches.
+fn self_test(mode: Mode, count: u64, seed: u64) {
     let args = DifftestArgs {
-        mode: Mode::Prot32,
-        count: 2000,
-        seed: 7,
+        mode,
+        count,
+        seed,
         reference: Reference::InterpNocache,
         ..DifftestArgs::default()
     };
@@ -39,12 +40,8 @@ fn decode_cache_matches_plain_decoding_in_protected_mode() {
     let mismatches = run_to(&args, |_| unreachable!("no KVM needed"), &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     assert_eq!(mismatches, 0, "{text}");
-    assert_eq!(text.lines().last(), Some("2000 sequences, 0 mismatches"));
-}
-
-#[test]
-fn kvm_agrees_with_the_interpreter_in_protected_mode() {
-    kvm_sample(Mode::Prot32, 2000, 1);
+    let last = format!("{count} sequences, 0 mismatches");
+    assert_eq!(text.lines().last(), Some(last.as_str()));
 }
 
 /// Runs `count` sequences of `seed` in `mode` on the interpreter and on KVM and requires zero
