@@ -60,6 +60,14 @@ pub trait Bus {
     #[inline]
     fn mark_code(&mut self, _addr: u32, _len: u32) {}
 
+    /// A number that changes whenever [`Bus::code_epoch`] changes for any address, so that a
+    /// CPU which saw it unchanged since its last look knows every cached instruction still
+    /// holds without asking page by page. A bus that answers `code_epoch` must keep it.
+    #[inline]
+    fn code_stamp(&self) -> u32 {
+        0
+    }
+
     /// The host memory behind the page of physical `addr`, when the CPU may access it without
     /// the bus: the address of the page's first byte, and whether writes may go there too
     /// (else only reads). The CPU keeps such pointers in its TLB while

@@ -131,13 +131,19 @@ pub enum CpuEvent {
     TripleFault,
 }
 
+/// Memory operand forms for [`Cpu::ea_form`]: any.
+pub const EA_ANY: u8 = 0;
+/// `[base + disp]` (or `[disp]`) with 32-bit addressing.
+pub const EA_BASE_DISP: u8 = 1;
+
 /// Architectural state of one x86 CPU plus the interpreter's bookkeeping.
 #[derive(Clone, Debug)]
 pub struct Cpu {
     /// The modelled generation.
     pub model: CpuModel,
-    /// EAX..EDI; index 8 is a constant zero used by effective-address calculation.
-    pub regs: [u32; 9],
+    /// EAX..EDI; indexes 8–15 are constant zeros, the "no register" of effective-address
+    /// calculation (16 entries, so that an index masked to 4 bits needs no bounds check).
+    pub regs: [u32; 16],
     /// Instruction pointer (offset in CS).
     pub eip: u32,
     /// EFLAGS.
@@ -269,7 +275,7 @@ impl Cpu {
     pub fn new(model: CpuModel) -> Cpu {
         let mut cpu = Cpu {
             model,
-            regs: [0; 9],
+            regs: [0; 16],
             eip: 0,
             flags: Flags::default(),
             segs: [Segment::default(); 6],
@@ -315,7 +321,7 @@ impl Cpu {
     /// The reset (RESET pin) state: CS:IP = F000:FFF0 with the CS base at the top of the
     /// address space, so the first fetch reads the BIOS reset vector.
     pub fn reset(&mut self) {
-        self.regs = [0; 9];
+        self.regs = [0; 16];
         self.flags = Flags::default();
         self.flags.set(if self.model < CpuModel::I286 {
             0xF002
@@ -502,11 +508,23 @@ impl Cpu {
 
     // ----- memory ----------------------------------------------------------------------
 
+    /// The effective address of a memory operand whose form the handler knows: `EA_ANY`
+    /// computes it in full ([`Cpu::ea`]); `EA_BASE_DISP` is `[base + disp]` with 32-bit
+    /// addressing, the decoder having checked that there is no index register.
+    #[inline(always)]
+    pub fn ea_form<const EA: u8>(&self, i: &Insn) -> u32 {
+        if EA == EA_BASE_DISP {
+            self.regs[i.base as usize & 15].wrapping_add(i.disp)
+        } else {
+            self.ea(i)
+        }
+    }
+
     /// Effective address (offset) of the instruction's memory operand.
     #[inline(always)]
     pub fn ea(&self, i: &Insn) -> u32 {
-        let off = self.regs[i.base as usize]
-            .wrapping_add(self.regs[i.index as usize] << i.scale)
+        let off = self.regs[i.base as usize & 15]
+            .wrapping_add(self.regs[i.index as usize & 15] << i.scale)
             .wrapping_add(i.disp);
         if i.a32() {
             off

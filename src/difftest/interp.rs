@@ -99,6 +99,8 @@ struct CodeMarks {
     page: Vec<u32>,
     /// One bit per chunk: instructions decoded from it may be cached.
     chunks: Vec<u64>,
+    /// Bumped with `base` and with every page's count (see `Bus::code_stamp`).
+    stamp: u32,
 }
 
 impl CodeMarks {
@@ -110,6 +112,7 @@ impl CodeMarks {
             self.chunks = vec![0; chunk_words];
         }
         self.base = self.base.wrapping_add(1);
+        self.stamp = self.stamp.wrapping_add(1);
         self.chunks.fill(0);
     }
 
@@ -138,6 +141,7 @@ impl CodeMarks {
                 self.chunks[w] &= !bit;
                 let p = &mut self.page[(addr >> PAGE_SHIFT) as usize];
                 *p = p.wrapping_add(1);
+                self.stamp = self.stamp.wrapping_add(1);
             }
         }
     }
@@ -225,6 +229,9 @@ impl Bus for FlatBus<'_> {
     }
     fn mark_code(&mut self, addr: u32, len: u32) {
         self.code.mark(addr, len);
+    }
+    fn code_stamp(&self) -> u32 {
+        self.code.stamp
     }
     fn io_read(&mut self, _port: u16, size: u8, _now: u64) -> u32 {
         crate::cpu::bus::open_bus(size)

@@ -184,6 +184,10 @@ impl Bus for Board {
     fn mark_code(&mut self, addr: u32, len: u32) {
         self.mem.mark_code(addr, len);
     }
+    #[inline(always)]
+    fn code_stamp(&self) -> u32 {
+        self.mem.code_stamp()
+    }
     #[inline]
     fn direct_page(&mut self, addr: u32) -> Option<(*mut u8, bool)> {
         self.mem.direct_page(addr)

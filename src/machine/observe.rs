@@ -97,6 +97,9 @@ impl Bus for Observed<'_> {
     fn mark_code(&mut self, addr: u32, len: u32) {
         self.board.mark_code(addr, len);
     }
+    fn code_stamp(&self) -> u32 {
+        self.board.code_stamp()
+    }
     // `direct_page` keeps its default (no direct pages), so the CPU sends every access here
     // to be noted.
     fn io_read(&mut self, port: u16, size: u8, now: u64) -> u32 {

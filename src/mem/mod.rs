@@ -94,6 +94,9 @@ pub struct Memory {
     /// `code_epoch + page_epoch[page]`, which only ever grows (modulo 2^32), so a cached
     /// epoch matches exactly while neither part has moved.
     page_epoch: Vec<u32>,
+    /// Bumped with `code_epoch` and with every page epoch: while it stays, no page's epoch
+    /// moved (see [`Memory::code_stamp`]).
+    code_stamp: u32,
     /// Bumped whenever what backs a physical page changes (ROM, MMIO windows, A20), so a
     /// back end that maps memory itself knows to map it again.
     layout: u64,
@@ -147,6 +150,7 @@ impl Memory {
             a20_mask: !0,
             code_chunks: vec![0; (ram_size as usize >> CHUNK_SHIFT).div_ceil(64)],
             code_epoch: 0,
+            code_stamp: 0,
             page_epoch: vec![0; (ram_size as usize).div_ceil(PAGE as usize)],
             layout: 0,
             direct: fresh_generation(),
@@ -265,11 +269,21 @@ impl Memory {
         if let Some(e) = self.page_epoch.get_mut(page) {
             *e = e.wrapping_add(1);
         }
+        self.code_stamp = self.code_stamp.wrapping_add(1);
     }
 
     /// Invalidates every cached instruction (after bulk changes to memory or its mapping).
     pub fn invalidate_all_code(&mut self) {
         self.code_epoch = self.code_epoch.wrapping_add(1);
+        self.code_stamp = self.code_stamp.wrapping_add(1);
+    }
+
+    /// A number that changes whenever [`Memory::code_epoch`] changes for any page (a write to
+    /// cached code, or everything invalidated), so a CPU can check one number after a store
+    /// instead of its page's epoch.
+    #[inline(always)]
+    pub fn code_stamp(&self) -> u32 {
+        self.code_stamp
     }
 
     /// A number that changes whenever [`Memory::host_ranges`] would change.

@@ -15,13 +15,13 @@ impl Cpu {
         Ok(())
     }
 
-    /// MOV r/m, reg with a memory r/m.
-    pub(crate) fn mov_eg_m<const S: u8, B: Bus>(
+    /// MOV r/m, reg with a memory r/m (addressed as `EA` says, see [`Cpu::ea_form`]).
+    pub(crate) fn mov_eg_m<const EA: u8, const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
         i: &Insn,
     ) -> Result<(), Fault> {
-        let off = self.ea(i);
+        let off = self.ea_form::<EA>(i);
         self.write_mem(bus, i.seg, off, S, self.reg(i.reg(), S))
     }
 
@@ -35,13 +35,13 @@ impl Cpu {
         Ok(())
     }
 
-    /// MOV reg, r/m with a memory r/m.
-    pub(crate) fn mov_ge_m<const S: u8, B: Bus>(
+    /// MOV reg, r/m with a memory r/m (addressed as `EA` says, see [`Cpu::ea_form`]).
+    pub(crate) fn mov_ge_m<const EA: u8, const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
         i: &Insn,
     ) -> Result<(), Fault> {
-        let off = self.ea(i);
+        let off = self.ea_form::<EA>(i);
         let v = self.read_mem(bus, i.seg, off, S)?;
         self.set_reg(i.reg(), S, v);
         Ok(())

@@ -23,8 +23,8 @@
 
 use super::arith::TEST;
 use crate::cpu::decode::table::{Form, OPS};
-use crate::cpu::decode::P_LOCK;
-use crate::cpu::{Bus, Cpu, CpuModel, Fault, Insn};
+use crate::cpu::decode::{NO_REG, P_LOCK};
+use crate::cpu::{Bus, Cpu, CpuModel, Fault, Insn, EA_ANY, EA_BASE_DISP};
 
 /// An instruction handler. EIP already points past the instruction.
 pub(crate) type Handler<B> = fn(&mut Cpu, &mut B, &Insn) -> Result<(), Fault>;
@@ -73,8 +73,14 @@ pub(crate) mod id {
     pub const MOV_GE_R: u16 = MOV_EG_M + 3;
     /// MOV reg, r/m, memory r/m.
     pub const MOV_GE_M: u16 = MOV_GE_R + 3;
+    /// MOV r/m, reg with a `[base + disp]` operand and 32-bit addressing (see
+    /// [`Cpu::ea_form`](crate::cpu::Cpu)): the commonest memory operand, given handlers whose
+    /// address is one addition.
+    pub const MOV_EG_BD: u16 = MOV_GE_M + 3;
+    /// MOV reg, r/m with a 32-bit `[base + disp]` operand.
+    pub const MOV_GE_BD: u16 = MOV_EG_BD + 3;
     /// MOV r, imm (B0–BF).
-    pub const MOV_OI: u16 = MOV_GE_M + 3;
+    pub const MOV_OI: u16 = MOV_GE_BD + 3;
     /// MOV r/m, imm (C6, C7), register r/m.
     pub const MOV_EI_R: u16 = MOV_OI + 3;
     /// MOV r/m, imm, memory r/m.
@@ -162,6 +168,8 @@ pub(crate) fn select(i: &Insn, model: CpuModel) -> u16 {
     let w = if op & 1 == 0 { 0 } else { v };
     let mem = !i.is_reg();
     let pick = |reg_base: u16, mem_base: u16| if mem { mem_base } else { reg_base };
+    // A memory operand `[base + disp]` with 32-bit addressing (no index register).
+    let base_disp = mem && i.a32() && i.index == NO_REG;
     match op {
         0x00..=0x3F if op & 7 < 6 => {
             let kind = op >> 3;
@@ -182,6 +190,8 @@ pub(crate) fn select(i: &Insn, model: CpuModel) -> u16 {
         0x80 | 0x82 => pick(ALU_EI_R, ALU_EI_M) + i.reg() as u16 * 3,
         0x81 | 0x83 => pick(ALU_EI_R, ALU_EI_M) + i.reg() as u16 * 3 + v,
         0x84 | 0x85 => pick(ALU_EG_R, ALU_EG_M) + TEST as u16 * 3 + w,
+        0x88 | 0x89 if base_disp => MOV_EG_BD + w,
+        0x8A | 0x8B if base_disp => MOV_GE_BD + w,
         0x88 | 0x89 => pick(MOV_EG_R, MOV_EG_M) + w,
         0x8A | 0x8B => pick(MOV_GE_R, MOV_GE_M) + w,
         0x8D if mem => LEA + v,
@@ -283,10 +293,10 @@ pub(crate) fn run<B: Bus>(cpu: &mut Cpu, bus: &mut B, i: &Insn) -> Result<(), Fa
 
 /// Fills `t[base + size index]` with `f::<size>` for operand sizes 1, 2, 4.
 macro_rules! by_size {
-    ($t:ident, $base:expr, $f:ident $(, $k:literal)?) => {
-        $t[$base as usize] = Cpu::$f::<$($k,)? 1, B>;
-        $t[$base as usize + 1] = Cpu::$f::<$($k,)? 2, B>;
-        $t[$base as usize + 2] = Cpu::$f::<$($k,)? 4, B>;
+    ($t:ident, $base:expr, $f:ident $(, $k:expr)?) => {
+        $t[$base as usize] = Cpu::$f::<$({ $k },)? 1, B>;
+        $t[$base as usize + 1] = Cpu::$f::<$({ $k },)? 2, B>;
+        $t[$base as usize + 2] = Cpu::$f::<$({ $k },)? 4, B>;
     };
 }
 
@@ -337,9 +347,11 @@ const fn build<B: Bus>() -> [Handler<B>; SLOTS] {
     t[PUSH_SP_8086 as usize] = Cpu::push_sp_8086::<B>;
     by_size!(t, POP_O, pop_o);
     by_size!(t, MOV_EG_R, mov_eg_r);
-    by_size!(t, MOV_EG_M, mov_eg_m);
+    by_size!(t, MOV_EG_M, mov_eg_m, EA_ANY);
     by_size!(t, MOV_GE_R, mov_ge_r);
-    by_size!(t, MOV_GE_M, mov_ge_m);
+    by_size!(t, MOV_GE_M, mov_ge_m, EA_ANY);
+    by_size!(t, MOV_EG_BD, mov_eg_m, EA_BASE_DISP);
+    by_size!(t, MOV_GE_BD, mov_ge_m, EA_BASE_DISP);
     by_size!(t, MOV_OI, mov_oi);
     by_size!(t, MOV_EI_R, mov_ei_r);
     by_size!(t, MOV_EI_M, mov_ei_m);
