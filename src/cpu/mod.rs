@@ -571,6 +571,43 @@ impl Cpu {
         }
     }
 
+    /// Reads `size` (1, 2, 4) bytes at `seg:off` and hands the value to `then` (the handlers
+    /// that load an operand and only compute with it). Unlike [`Cpu::read_mem`], the slow
+    /// path is the handler's last call, so the plain case needs no stack frame.
+    #[inline(always)]
+    pub(crate) fn read_mem_then<B: Bus, F: FnOnce(&mut Cpu, u32)>(
+        &mut self,
+        bus: &mut B,
+        s: u8,
+        off: u32,
+        size: u8,
+        then: F,
+    ) -> Result<(), Fault> {
+        match self.plain_access(s, off, size, mmu::ACC_READ) {
+            Some(host) => {
+                then(self, host_read(host, size));
+                Ok(())
+            }
+            None => self.read_mem_slow_then(bus, s, off, size, then),
+        }
+    }
+
+    /// The slow path of [`Cpu::read_mem_then`].
+    #[cold]
+    #[inline(never)]
+    fn read_mem_slow_then<B: Bus, F: FnOnce(&mut Cpu, u32)>(
+        &mut self,
+        bus: &mut B,
+        s: u8,
+        off: u32,
+        size: u8,
+        then: F,
+    ) -> Result<(), Fault> {
+        let v = self.read_mem_slow(bus, s, off, size)?;
+        then(self, v);
+        Ok(())
+    }
+
     /// A read that is not plain: a segment fault, a wrap around the 8086's 64 KiB segment, a
     /// TLB miss, or bytes on two pages.
     #[cold]

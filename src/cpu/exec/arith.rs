@@ -134,12 +134,12 @@ impl Cpu {
         i: &Insn,
     ) -> Result<(), Fault> {
         let off = self.ea(i);
-        let b = self.read_mem(bus, i.seg, off, S)?;
-        let r = self.alu(K, S, self.reg(i.reg(), S), b);
-        if stores(K) {
-            self.set_reg(i.reg(), S, r);
-        }
-        Ok(())
+        self.read_mem_then(bus, i.seg, off, S, |cpu, b| {
+            let r = cpu.alu(K, S, cpu.reg(i.reg(), S), b);
+            if stores(K) {
+                cpu.set_reg(i.reg(), S, r);
+            }
+        })
     }
 
     /// `op AL/AX/EAX, imm` (04, 05, 0C, …, 3D; A8/A9 as TEST).
@@ -283,10 +283,10 @@ impl Cpu {
         i: &Insn,
     ) -> Result<(), Fault> {
         let off = self.ea(i);
-        let b = self.read_mem(bus, i.seg, off, S)?;
-        let r = self.imul3(S, self.reg(i.reg(), S), b);
-        self.set_reg(i.reg(), S, r);
-        Ok(())
+        self.read_mem_then(bus, i.seg, off, S, |cpu, b| {
+            let r = cpu.imul3(S, cpu.reg(i.reg(), S), b);
+            cpu.set_reg(i.reg(), S, r);
+        })
     }
 
     #[inline(always)]

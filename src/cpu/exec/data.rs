@@ -42,9 +42,7 @@ impl Cpu {
         i: &Insn,
     ) -> Result<(), Fault> {
         let off = self.ea_form::<EA>(i);
-        let v = self.read_mem(bus, i.seg, off, S)?;
-        self.set_reg(i.reg(), S, v);
-        Ok(())
+        self.read_mem_then(bus, i.seg, off, S, |cpu, v| cpu.set_reg(i.reg(), S, v))
     }
 
     /// MOV r, imm (B0–BF): the register is in the opcode.
@@ -129,9 +127,9 @@ impl Cpu {
         i: &Insn,
     ) -> Result<(), Fault> {
         let off = self.ea(i);
-        let v = self.read_mem(bus, i.seg, off, SRC)?;
-        self.set_reg(i.reg(), D, widen::<SIGNED, SRC>(v));
-        Ok(())
+        self.read_mem_then(bus, i.seg, off, SRC, |cpu, v| {
+            cpu.set_reg(i.reg(), D, widen::<SIGNED, SRC>(v))
+        })
     }
 
     /// CMOVcc reg, reg.
@@ -158,11 +156,11 @@ impl Cpu {
     ) -> Result<(), Fault> {
         let size = i.osize();
         let off = self.ea(i);
-        let v = self.read_mem(bus, i.seg, off, size)?;
-        if self.flags.cond(CC) {
-            self.set_reg(i.reg(), size, v);
-        }
-        Ok(())
+        self.read_mem_then(bus, i.seg, off, size, |cpu, v| {
+            if cpu.flags.cond(CC) {
+                cpu.set_reg(i.reg(), size, v);
+            }
+        })
     }
 
     /// SETcc r8.
