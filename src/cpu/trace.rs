@@ -25,7 +25,9 @@
 //!   REP; I/O, `STI`, `POP SS` and the rest of the trace-ending rows, which set `attention` or
 //!   `shadow`). No other instruction sets those, so the others skip the test.
 //! - `CHECK_BRANCH`: a conditional branch; if EIP is not the fall-through address, it was
-//!   taken and execution continues with the trace at the target.
+//!   taken and execution continues with the trace at the target — without a lookup when the
+//!   target is this trace's own start (a loop that fits in one trace), the trace is still
+//!   valid and its worst case fits in the budget.
 //! - `NEEDS_EIP` (looked at before the instruction): the handler reads EIP. Most handlers do
 //!   not (`handlers::reads_eip`), so EIP is advanced only before those that do, and made exact
 //!   from the slot's offset in the trace whenever execution leaves the trace or faults.
@@ -195,67 +197,84 @@ impl Cpu {
         // EIP of the first instruction; the others are at offsets from it.
         let base = self.eip;
         // While the bus's code stamp stays, no cached code was written.
-        let stamp = bus.code_stamp();
-        for s in &t.slots[..t.n as usize] {
-            if s.check & NEEDS_EIP != 0 {
-                self.set_eip(base, s, ip_mask);
-            }
-            self.cycles += s.cost as u64;
-            if let Err(f) = self.execute(bus, &s.insn) {
-                if s.check & NEEDS_EIP == 0 {
+        let mut stamp = bus.code_stamp();
+        'again: loop {
+            for s in &t.slots[..t.n as usize] {
+                if s.check & NEEDS_EIP != 0 {
                     self.set_eip(base, s, ip_mask);
                 }
-                self.instructions += s.count as u64 - 1;
-                self.deliver_fault(bus, f);
-                return false;
-            }
-            if s.check & !NEEDS_EIP != 0 {
-                if s.check & CHECK_STOP != 0 {
-                    if self.attention | self.shadow | self.rep_pending {
-                        self.instructions += s.count as u64 - self.rep_pending as u64;
-                        return false;
+                self.cycles += s.cost as u64;
+                if let Err(f) = self.execute(bus, &s.insn) {
+                    if s.check & NEEDS_EIP == 0 {
+                        self.set_eip(base, s, ip_mask);
                     }
-                    if !BUDGET && self.cycles >= self.slice_end {
-                        // A string instruction that finished past the budget.
+                    self.instructions += s.count as u64 - 1;
+                    self.deliver_fault(bus, f);
+                    return false;
+                }
+                if s.check & !NEEDS_EIP != 0 {
+                    if s.check & CHECK_STOP != 0 {
+                        if self.attention | self.shadow | self.rep_pending {
+                            self.instructions += s.count as u64 - self.rep_pending as u64;
+                            return false;
+                        }
+                        if !BUDGET && self.cycles >= self.slice_end {
+                            // A string instruction that finished past the budget.
+                            self.instructions += s.count as u64;
+                            return false;
+                        }
+                    }
+                    let jumped = s.check & CHECK_BRANCH != 0
+                        && self.eip != base.wrapping_add(s.end as u32) & ip_mask;
+                    // A write to cached code (possibly this trace's) also looks the trace up again.
+                    if jumped
+                        || s.check & CHECK_CODE != 0
+                            && bus.code_stamp() != stamp
+                            && bus.code_epoch(t.tag as u32) != Some(t.epoch)
+                    {
+                        self.leave_after(base, s, ip_mask);
                         self.instructions += s.count as u64;
-                        return false;
+                        // A branch back to the start of this trace (a loop that fits in it) runs
+                        // it again without a lookup, when nothing a lookup checks can have
+                        // changed: CS, paging and the budget's reach change only through
+                        // instructions that end a trace, which a pass that loops never reaches,
+                        // and the code must still be this trace's.
+                        if jumped
+                            && self.eip == base
+                            && self.cycles + (t.worst as u64) < self.slice_end
+                        {
+                            let now = bus.code_stamp();
+                            if now == stamp || bus.code_epoch(t.tag as u32) == Some(t.epoch) {
+                                stamp = now;
+                                continue 'again;
+                            }
+                        }
+                        return self.cycles < self.slice_end;
                     }
                 }
-                let jumped = s.check & CHECK_BRANCH != 0
-                    && self.eip != base.wrapping_add(s.end as u32) & ip_mask;
-                // A write to cached code (possibly this trace's) also looks the trace up again.
-                if jumped
-                    || s.check & CHECK_CODE != 0
-                        && bus.code_stamp() != stamp
-                        && bus.code_epoch(t.tag as u32) != Some(t.epoch)
-                {
+                debug_assert!(
+                    !(self.attention | self.shadow | self.rep_pending),
+                    "{:?} needs CHECK_STOP",
+                    s.insn
+                );
+                // The budget (`slice_end` is `until`; the field is read instead of keeping one more
+                // value live across the handler call).
+                if BUDGET && self.cycles >= self.slice_end {
                     self.leave_after(base, s, ip_mask);
                     self.instructions += s.count as u64;
-                    return self.cycles < self.slice_end;
+                    return false;
                 }
             }
             debug_assert!(
-                !(self.attention | self.shadow | self.rep_pending),
-                "{:?} needs CHECK_STOP",
-                s.insn
+                BUDGET || self.cycles < self.slice_end,
+                "a trace overran its worst case"
             );
-            // The budget (`slice_end` is `until`; the field is read instead of keeping one more
-            // value live across the handler call).
-            if BUDGET && self.cycles >= self.slice_end {
-                self.leave_after(base, s, ip_mask);
-                self.instructions += s.count as u64;
-                return false;
+            if let Some(last) = t.slots[..t.n as usize].last() {
+                self.leave_after(base, last, ip_mask);
             }
+            self.instructions += t.n as u64;
+            return true;
         }
-        debug_assert!(
-            BUDGET || self.cycles < self.slice_end,
-            "a trace overran its worst case"
-        );
-        if let Some(last) = t.slots[..t.n as usize].last() {
-            self.leave_after(base, last, ip_mask);
-        }
-        self.instructions += t.n as u64;
-        true
     }
 
     /// Makes EIP (past the instruction) and `start_eip` exact for slot `s` of a trace that
@@ -394,6 +413,10 @@ mod tests {
     ];
 
     fn run(code: &[u8], decode_cache: bool) -> (Stop, u64) {
+        run_for(code, decode_cache, 1000)
+    }
+
+    fn run_for(code: &[u8], decode_cache: bool, max: u64) -> (Stop, u64) {
         let cfg = MachineConfig {
             cpu: CpuModel::I386,
             memory: 1 << 20,
@@ -404,9 +427,65 @@ mod tests {
         pc.load_image(0x1000, code).unwrap();
         pc.set_entry(0, 0x1000);
         let stop = pc.run(RunLimits {
-            max_instructions: Some(1000),
+            max_instructions: Some(max),
         });
         (stop, pc.stats().instructions)
+    }
+
+    /// A loop that is one whole trace (it runs again without a lookup) and patches the first
+    /// instruction of its own trace each time round:
+    ///
+    /// ```text
+    /// 1000  mov cx, 5
+    /// 1003  xor bx, bx
+    /// 1005  add bl, 1            ; again: the immediate is patched to CL
+    /// 1008  mov [0x1007], cl
+    /// 100C  loop 0x1005
+    /// 100E  mov al, bl
+    /// 1010  out 0xF4, al         ; exit device: 1 + 5 + 4 + 3 + 2 = 15
+    /// 1012  hlt
+    /// ```
+    const PATCH_OWN_LOOP: [u8; 19] = [
+        0xB9, 0x05, 0x00, 0x31, 0xDB, 0x80, 0xC3, 0x01, 0x88, 0x0E, 0x07, 0x10, 0xE2, 0xF7, 0x88,
+        0xD8, 0xE6, 0xF4, 0xF4,
+    ];
+
+    /// A loop of one trace that runs 300,000 times round (`add eax, ecx; dec ecx; jnz`), far
+    /// past many cycle budgets, then exits with the low byte of the sum:
+    ///
+    /// ```text
+    /// 1000  mov ecx, 300000
+    /// 1006  xor eax, eax
+    /// 1009  add eax, ecx         ; again
+    /// 100C  dec ecx
+    /// 100E  jnz 0x1009
+    /// 1010  out 0xF4, al
+    /// 1012  hlt
+    /// ```
+    const LONG_LOOP: [u8; 19] = [
+        0x66, 0xB9, 0xE0, 0x93, 0x04, 0x00, 0x66, 0x31, 0xC0, 0x66, 0x01, 0xC8, 0x66, 0x49, 0x75,
+        0xF9, 0xE6, 0xF4, 0xF4,
+    ];
+
+    #[test]
+    fn a_loop_of_one_trace_sees_its_own_patches() {
+        // 2 + 5 iterations of 3 + the 2 up to and including the OUT.
+        assert_eq!(run(&PATCH_OWN_LOOP, true), (Stop::Exit(15), 19));
+        assert_eq!(run(&PATCH_OWN_LOOP, false), (Stop::Exit(15), 19));
+    }
+
+    #[test]
+    fn a_loop_of_one_trace_counts_and_stops_exactly() {
+        // The sum 1 + 2 + … + 300000 = 45000150000; its low byte is 0xF0.
+        let n = 2 + 3 * 300_000 + 1;
+        assert_eq!(run_for(&LONG_LOOP, true, 2_000_000), (Stop::Exit(0xF0), n));
+        assert_eq!(run_for(&LONG_LOOP, false, 2_000_000), (Stop::Exit(0xF0), n));
+        // An instruction limit inside the loop stops at that very instruction.
+        for max in [1_000, 123_457, 600_001] {
+            let (stop, count) = run_for(&LONG_LOOP, true, max);
+            assert_eq!(count, max, "{stop:?}");
+            assert_eq!(run_for(&LONG_LOOP, false, max), (stop, count));
+        }
     }
 
     #[test]
