@@ -5,7 +5,7 @@
 # Usage:  benches/compare-bochs.sh
 #
 # Environment knobs (all optional):
-#   WORKLOADS="loop16 loop32"  which workloads to run
+#   WORKLOADS="loop16 loop32 pm32"  which workloads to run
 #   REPEAT=1                   runs per measurement; the fastest run counts
 #   ITERS=n                    assemble the big images with -DITERS=n instead of
 #                              using the committed .bin files (quick checks)
@@ -65,7 +65,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 wdir=$here/workloads
 
-WORKLOADS=${WORKLOADS:-"loop16 loop32"}
+WORKLOADS=${WORKLOADS:-"loop16 loop32 pm32"}
 REPEAT=${REPEAT:-1}
 SMALL_ITERS=${SMALL_ITERS:-1000}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-600}
@@ -164,18 +164,23 @@ ratio() {
     awk -v g="$1" -v b="$2" 'BEGIN { printf "%.2f", g / b }'
 }
 
-# Minimal Bochs configuration: 16 MiB, one Pentium-class CPU (Bochs has no
-# 386 model; the model only changes CPUID), a high `ips` so device timers
-# (which fire into a guest with interrupts off anyway) interrupt the CPU loop
-# rarely, virtual time not synchronised to the host, no disks, no sound,
-# headless display, logging off, and the E9 port hack on so the checksum line
-# reaches stdout.
+# CPU models per workload: Glassbox's --cpu and Bochs' `cpu: model=`. pm32
+# uses CMOVcc, so it runs on a Pentium II on both; Bochs has no 386 model, and
+# for loop16 and loop32 its Pentium model only changes CPUID.
+gb_cpu() { case $1 in pm32) echo pentium2 ;; *) echo 386 ;; esac; }
+bochs_cpu() { case $1 in pm32) echo p2_klamath ;; *) echo pentium ;; esac; }
+
+# Minimal Bochs configuration (arguments: ROM, CPU model): 16 MiB, one CPU, a
+# high `ips` so device timers (which fire into a guest with interrupts off
+# anyway) interrupt the CPU loop rarely, virtual time not synchronised to the
+# host, no disks, no sound, headless display, logging off, and the E9 port
+# hack on so the checksum line reaches stdout.
 write_bochsrc() {
     cat <<EOF
 romimage: file=$1
 vgaromimage: file=$tmp/vgarom.bin
 megs: 16
-cpu: model=pentium, count=1, ips=200000000, reset_on_triple_fault=0
+cpu: model=$2, count=1, ips=200000000, reset_on_triple_fault=0
 clock: sync=none, time0=946684800
 display_library: rfb, options="timeout=0"
 vga: extension=none, update_freq=1
@@ -192,12 +197,12 @@ EOF
 head -c 32768 /dev/zero >"$tmp/vgarom.bin"
 printf 'c\nq\n' >"$tmp/bochs-cmds"
 
-# bochs_run ROM TAG N LIMIT: one Bochs run; sets B_SECS and B_SUM, checks the
-# exit reason and that Bochs retired exactly N - 1 instructions before the
-# last OUT.
+# bochs_run ROM TAG N LIMIT MODEL: one Bochs run; sets B_SECS and B_SUM,
+# checks the exit reason and that Bochs retired exactly N - 1 instructions
+# before the last OUT.
 bochs_run() {
-    local rom=$1 tag=$2 n=$3 limit=$4 ticks
-    write_bochsrc "$rom" >"$tmp/$tag.bochsrc"
+    local rom=$1 tag=$2 n=$3 limit=$4 model=$5 ticks
+    write_bochsrc "$rom" "$model" >"$tmp/$tag.bochsrc"
     run_timed "$limit" "$tmp/$tag.bochs.out" "$tmp/$tag.bochs.err" \
         bochs -f "$tmp/$tag.bochsrc" -rc "$tmp/bochs-cmds"
     if ! grep -q 'Shutdown port: shutdown requested' "$tmp/$tag.bochs.err"; then
@@ -212,17 +217,17 @@ bochs_run() {
     elif [ $((ticks + 1)) -ne "$n" ]; then
         die "Bochs executed $((ticks + 1)) instructions on $rom, the formula says $n"
     fi
-    B_SUM=$(grep -a -o 'loop[0-9]* checksum=[0-9a-f]*' "$tmp/$tag.bochs.out" | tail -n 1 || true)
+    B_SUM=$(grep -a -o '[a-z]*[0-9]* checksum=[0-9a-f]*' "$tmp/$tag.bochs.out" | tail -n 1 || true)
     B_SECS=$RUN_SECS
 }
 
-# gb_run ROM TAG N LIMIT: one Glassbox run; sets G_SECS, G_SELF (its own guest
-# MIPS) and G_SUM, or G_FAIL=1 if the run did not produce usable --stats.
+# gb_run ROM TAG N LIMIT CPU: one Glassbox run; sets G_SECS, G_SELF (its own
+# guest MIPS) and G_SUM, or G_FAIL=1 if the run did not produce usable --stats.
 gb_run() {
-    local rom=$1 tag=$2 n=$3 limit=$4 insns
+    local rom=$1 tag=$2 n=$3 limit=$4 cpu=$5 insns
     # shellcheck disable=SC2086  # GLASSBOX_ARGS is meant to be split
     run_timed "$limit" "$tmp/$tag.gb.out" "$tmp/$tag.gb.err" \
-        "$GLASSBOX" run --bios "$rom" --cpu 386 --stats --debugcon "$GLASSBOX_DEBUGCON" $GLASSBOX_ARGS
+        "$GLASSBOX" run --bios "$rom" --cpu "$cpu" --stats --debugcon "$GLASSBOX_DEBUGCON" $GLASSBOX_ARGS
     insns=$(sed -n 's/^.*instructions:[[:space:]]*\([0-9][0-9,_]*\).*$/\1/p' "$tmp/$tag.gb.err" \
         | tail -n 1 | tr -d ',_')
     if [ -z "$insns" ]; then
@@ -237,7 +242,7 @@ gb_run() {
         G_BAD_COUNT=1
     fi
     G_SELF=$(sed -n 's/^.*guest MIPS:[[:space:]]*\([0-9.]*\).*$/\1/p' "$tmp/$tag.gb.err" | tail -n 1)
-    G_SUM=$(grep -a -h -o 'loop[0-9]* checksum=[0-9a-f]*' "$tmp/$tag.gb.out" "$tmp/$tag.gb.err" \
+    G_SUM=$(grep -a -h -o '[a-z]*[0-9]* checksum=[0-9a-f]*' "$tmp/$tag.gb.out" "$tmp/$tag.gb.err" \
         | tail -n 1 || true)
     G_SECS=$RUN_SECS
 }
@@ -245,7 +250,7 @@ gb_run() {
 # ---- 3. measure -------------------------------------------------------------
 say "host: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs"
 [ -n "$SKIP_BOCHS" ] || say "bochs: $(dpkg-query -W -f='${Version}' bochs 2>/dev/null || echo '?')"
-[ -n "$SKIP_GLASSBOX" ] || say "glassbox: $GLASSBOX run --bios ROM --cpu 386 --stats --debugcon $GLASSBOX_DEBUGCON $GLASSBOX_ARGS"
+[ -n "$SKIP_GLASSBOX" ] || say "glassbox: $GLASSBOX run --bios ROM --cpu MODEL --stats --debugcon $GLASSBOX_DEBUGCON $GLASSBOX_ARGS"
 
 rows=()
 for w in $WORKLOADS; do
@@ -275,6 +280,7 @@ for w in $WORKLOADS; do
     n_big=$((a * iters + b))
     n_small=$((a * SMALL_ITERS + b))
     say "$w: ITERS=$iters -> $n_big instructions (calibration: ITERS=$SMALL_ITERS -> $n_small)"
+    gcpu=$(gb_cpu "$w") bmodel=$(bochs_cpu "$w")
 
     busy_check
     # Wall time of the fastest small and big run of each emulator.
@@ -282,17 +288,17 @@ for w in $WORKLOADS; do
     G_SELF="" G_SUM="" B_SUM="" G_FAIL="" G_BAD_COUNT=""
     for ((r = 1; r <= REPEAT; r++)); do
         if [ -z "$SKIP_BOCHS" ]; then
-            bochs_run "$small" "$w.s" "$n_small" "$SMALL_TIMEOUT"
+            bochs_run "$small" "$w.s" "$n_small" "$SMALL_TIMEOUT" "$bmodel"
             bs=$(min "$bs" "$B_SECS") t_small=$B_SECS
-            bochs_run "$big" "$w.b" "$n_big" "$BENCH_TIMEOUT"
+            bochs_run "$big" "$w.b" "$n_big" "$BENCH_TIMEOUT" "$bmodel"
             bb=$(min "$bb" "$B_SECS")
             say "  bochs    run $r: small ${t_small}s, big ${B_SECS}s  $B_SUM"
         fi
         if [ -z "$SKIP_GLASSBOX" ] && [ -z "$G_FAIL" ]; then
-            gb_run "$small" "$w.s" "$n_small" "$SMALL_TIMEOUT"
+            gb_run "$small" "$w.s" "$n_small" "$SMALL_TIMEOUT" "$gcpu"
             if [ -z "$G_FAIL" ]; then
                 gs=$(min "$gs" "$G_SECS") t_small=$G_SECS
-                gb_run "$big" "$w.b" "$n_big" "$BENCH_TIMEOUT"
+                gb_run "$big" "$w.b" "$n_big" "$BENCH_TIMEOUT" "$gcpu"
             fi
             if [ -z "$G_FAIL" ]; then
                 gb=$(min "$gb" "$G_SECS")

@@ -5,10 +5,11 @@
 # Usage:  benches/run-workloads.sh
 #
 # For each workload it runs
-#     glassbox run --bios benches/workloads/NAME.bin --cpu 386 --stats --debugcon stdio
+#     glassbox run --bios benches/workloads/NAME.bin --cpu MODEL --stats --debugcon stdio
 # (the README's `--debugcon none` command, with port 0xE9 sent to stdout so the
-# 25-byte checksum line can be read back; it makes no measurable difference to
-# the speed) and checks, failing with exit status 1 otherwise:
+# checksum line can be read back; it makes no measurable difference to the
+# speed). MODEL is 386 for loop16 and loop32 and pentium2 for pm32, which needs
+# CMOVcc. It checks, failing with exit status 1 otherwise:
 #   * the exit status: 0 when Glassbox stopped at the Bochs shutdown port
 #     (after the `Shutdown` string on port 0x8900), 1 when it stopped at the
 #     exit device (`out 0xF4, al` with AL = 0, three instructions later);
@@ -18,7 +19,7 @@
 # the .asm headers) for the committed images.
 #
 # Environment knobs (all optional):
-#   WORKLOADS="loop16 loop32"  which workloads to run
+#   WORKLOADS="loop16 loop32 pm32"  which workloads to run
 #   NO_BUILD=1                 skip `cargo build --release`
 #   GLASSBOX=path              binary to run (default: target/release/glassbox,
 #                              or $CARGO_TARGET_DIR/release/glassbox)
@@ -33,7 +34,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
-WORKLOADS=${WORKLOADS:-"loop16 loop32"}
+WORKLOADS=${WORKLOADS:-"loop16 loop32 pm32"}
 NO_BUILD=${NO_BUILD:-}
 GLASSBOX_ARGS=${GLASSBOX_ARGS:-}
 TIMEOUT=${TIMEOUT:-600}
@@ -50,13 +51,22 @@ expected_n() {
     case $1 in
         loop16) echo 1220001214 ;;
         loop32) echo 1196002713 ;;
-        *) die "unknown workload '$1' (known: loop16 loop32)" ;;
+        pm32) echo 1203985856 ;;
+        *) die "unknown workload '$1' (known: loop16 loop32 pm32)" ;;
     esac
 }
 expected_sum() {
     case $1 in
         loop16) echo "loop16 checksum=1b2a300b" ;;
         loop32) echo "loop32 checksum=1cb6e257" ;;
+        pm32) echo "pm32 checksum=0bf30dc5" ;;
+    esac
+}
+# The CPU model each workload runs on (--cpu): pm32 uses CMOVcc.
+cpu_model() {
+    case $1 in
+        pm32) echo pentium2 ;;
+        *) echo 386 ;;
     esac
 }
 
@@ -81,10 +91,11 @@ rows=()
 for w in $WORKLOADS; do
     n=$(expected_n "$w")
     sum=$(expected_sum "$w")
+    cpu=$(cpu_model "$w")
     bin=$here/workloads/$w.bin
     [ -f "$bin" ] || die "$bin is missing"
     # shellcheck disable=SC2086  # GLASSBOX_ARGS is a list of flags
-    cmd=("$GLASSBOX" run --bios "$bin" --cpu 386 --stats --debugcon stdio $GLASSBOX_ARGS)
+    cmd=("$GLASSBOX" run --bios "$bin" --cpu "$cpu" --stats --debugcon stdio $GLASSBOX_ARGS)
     say "running $w: ${cmd[*]}"
     t0=${EPOCHREALTIME/,/.}
     set +e
@@ -106,7 +117,7 @@ for w in $WORKLOADS; do
         *) show "$w"; die "$w: exit status $rc (expected 0 at the shutdown port or 1 at the exit device)" ;;
     esac
     [ "$insns" = "$want" ] || { show "$w"; die "$w: executed $insns instructions, expected $want (exit status $rc)"; }
-    got_sum=$(grep -a -o 'loop[0-9]* checksum=[0-9a-f]*' "$tmp/$w.out" | tail -n 1 || true)
+    got_sum=$(grep -a -o '[a-z]*[0-9]* checksum=[0-9a-f]*' "$tmp/$w.out" | tail -n 1 || true)
     [ "$got_sum" = "$sum" ] || { show "$w"; die "$w: checksum line '${got_sum:-none}', expected '$sum'"; }
     rows+=("$(printf '%-9s %14s %8s %11s  ok' "$w" "$insns" "$wall" "$mips")")
 done
