@@ -22,7 +22,7 @@
 //! the handler through the IVT.
 //!
 //! Decoding happens once per instruction, not once per execution: decoded instructions are
-//! kept in *traces* (runs of up to 32 instructions, see `cpu/trace.rs`) and run back to back
+//! kept in *traces* (runs of up to 64 instructions, see `cpu/trace.rs`) and run back to back
 //! until something needs the run loop. A write to cached code starts a new "code epoch" in
 //! [`mem::Memory`], which retires every trace. `--decode-cache off` turns this off and shows
 //! the same machine decoding every instruction afresh.

@@ -42,15 +42,16 @@ use super::decode::{self, table};
 use super::exec::handlers::{may_write_memory, reads_eip};
 use super::{seg, Bus, Cpu, Insn};
 
-/// Longest trace, in instructions.
-pub const TRACE_MAX: usize = 32;
+/// Longest trace, in instructions: enough for the inner loop of the kernel's big-number
+/// multiply (45 instructions), which then runs as one trace branching to its own start.
+pub const TRACE_MAX: usize = 64;
 /// Most clocks any handler adds to its table cost, REP string instructions apart (an 8086
 /// shift by CL = 255 adds 4 × 255; taken jumps, ENTER, BSF/BSR, INTO add less). String
 /// instructions, whose time has no bound, test the budget after themselves in every trace.
 const MAX_EXTRA: u32 = 1024;
 /// Number of trace slots (direct mapped by physical start address). A Linux boot has enough
 /// hot code that 2048 slots evicted a trace every 2,400 instructions.
-const SLOTS: usize = 8192;
+const SLOTS: usize = 4096;
 
 /// Check after the instruction whether the run loop must look at something.
 const CHECK_STOP: u8 = 1;
@@ -93,7 +94,7 @@ pub(crate) struct Trace {
     slots: [Slot; TRACE_MAX],
 }
 
-/// The trace cache (boxed: about 9 MiB, of which a lookup touches only the header and the
+/// The trace cache (boxed: about 8.5 MiB, of which a lookup touches only the header and the
 /// slots that run).
 #[derive(Clone)]
 pub(crate) struct TraceCache(Box<[Trace; SLOTS]>);
