@@ -228,20 +228,27 @@ impl Cpu {
                     let jumped = s.check & CHECK_BRANCH != 0
                         && self.eip != base.wrapping_add(s.end as u32) & ip_mask;
                     // A write to cached code (possibly this trace's) also looks the trace up again.
-                    if jumped || s.check & CHECK_CODE != 0 && code_written(bus, t, &mut stamp) {
+                    if jumped
+                        || s.check & CHECK_CODE != 0
+                            && bus.code_stamp() != stamp
+                            && bus.code_epoch(t.tag as u32) != Some(t.epoch)
+                    {
                         self.leave_after(base, s, ip_mask);
                         self.instructions += s.count as u64;
                         // A branch back to the start of this trace (a loop that fits in it) runs
                         // it again without a lookup, when nothing a lookup checks can have
                         // changed: CS, paging and the budget's reach change only through
                         // instructions that end a trace, which a pass that loops never reaches,
-                        // and every store of the pass has checked that the code is still this
-                        // trace's.
+                        // and the code must still be this trace's.
                         if jumped
                             && self.eip == base
                             && self.cycles + (t.worst as u64) < self.slice_end
                         {
-                            continue 'again;
+                            let now = bus.code_stamp();
+                            if now == stamp || bus.code_epoch(t.tag as u32) == Some(t.epoch) {
+                                stamp = now;
+                                continue 'again;
+                            }
                         }
                         return self.cycles < self.slice_end;
                     }
@@ -349,22 +356,6 @@ impl Cpu {
         t.bytes = pos as u16;
         true
     }
-}
-
-/// Whether a store since the last look wrote the code of trace `t`: only when the bus's code
-/// stamp moved is the page's epoch read; when the trace is still valid, the new stamp is kept,
-/// so that later stores that write no code cost one comparison again.
-#[inline(always)]
-fn code_written<B: Bus>(bus: &B, t: &Trace, stamp: &mut u32) -> bool {
-    let now = bus.code_stamp();
-    if now == *stamp {
-        return false;
-    }
-    if bus.code_epoch(t.tag as u32) != Some(t.epoch) {
-        return true;
-    }
-    *stamp = now;
-    false
 }
 
 /// Whether `i` is the last instruction of a trace: its table row says so, except for INC and
