@@ -384,10 +384,7 @@ impl Cpu {
     /// Records a page fault: CR2 gets the linear address.
     fn page_fault(&mut self, lin: u32, err: u16) -> Fault {
         self.cr[2] = lin;
-        Fault {
-            vector: vector::PF,
-            error: Some(err),
-        }
+        Fault::new(vector::PF).with_error(err)
     }
 
     /// Looks a linear address up in the page tables without side effects (no accessed bits, no
@@ -525,10 +522,7 @@ impl Cpu {
             });
         }
         if self.alignment_checks() && size > 1 && off & (size as u32 - 1) != 0 {
-            return Err(Fault {
-                vector: vector::AC,
-                error: Some(0),
-            });
+            return Err(Fault::new(vector::AC).with_error(0));
         }
         Ok(false)
     }

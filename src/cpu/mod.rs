@@ -894,8 +894,8 @@ impl Cpu {
     fn deliver_fault<B: Bus>(&mut self, bus: &mut B, f: Fault) {
         // Faults restart the instruction; #DB, and the 8086/186 divide error, are traps to the
         // next one.
-        let trap = f.vector == fault::vector::DB
-            || f.vector == fault::vector::DE && self.model < CpuModel::I286;
+        let trap = f.vector() == fault::vector::DB
+            || f.vector() == fault::vector::DE && self.model < CpuModel::I286;
         // Sets RF in the EFLAGS image of a fault (SDM Vol. 3, 17.3.1.1) and reports breakpoint
         // hits in DR6.
         self.debug_fault(f, trap);
@@ -907,7 +907,7 @@ impl Cpu {
             self.start_eip
         };
         self.rep_pending = false;
-        self.note_interrupt(f.vector, IntSource::Exception, f.error, ret);
+        self.note_interrupt(f.vector(), IntSource::Exception, f.error(), ret);
         self.deliver(bus, f, ret);
     }
 
@@ -931,7 +931,7 @@ impl Cpu {
             let Err(next) = r else {
                 return;
             };
-            if current.vector == fault::vector::DF {
+            if current.vector() == fault::vector::DF {
                 self.triple_fault();
                 return;
             }
@@ -941,20 +941,20 @@ impl Cpu {
                 _ => 0,           // benign
             };
             let first = if src == IntSource::Exception {
-                class(current.vector)
+                class(current.vector())
             } else {
                 0
             };
-            let second = class(next.vector);
+            let second = class(next.vector());
             let double = (first == 1 && second == 1) || (first == 2 && second != 0);
             self.note_interrupt(
                 if double {
                     fault::vector::DF
                 } else {
-                    next.vector
+                    next.vector()
                 },
                 IntSource::Exception,
-                if double { Some(0) } else { next.error },
+                if double { Some(0) } else { next.error() },
                 ret,
             );
             current = if double {
@@ -977,9 +977,9 @@ impl Cpu {
         let ret = self.eip;
         self.delivering += 1;
         let r = if self.protected() {
-            self.pm_interrupt(bus, f.vector, src, f.error, ret)
+            self.pm_interrupt(bus, f.vector(), src, f.error(), ret)
         } else {
-            self.real_interrupt(bus, f.vector, ret)
+            self.real_interrupt(bus, f.vector(), ret)
         };
         self.delivering -= 1;
         if r.is_err() && !std::mem::take(&mut self.task_committed) {

@@ -233,7 +233,7 @@ impl Cpu {
     /// reports them; a fault pushes RF = 1.
     pub(crate) fn debug_fault(&mut self, f: Fault, trap: bool) {
         let hit = self.take_hits();
-        if f.vector == vector::DB {
+        if f.vector() == vector::DB {
             self.dr[6] |= hit;
         }
         if !trap {

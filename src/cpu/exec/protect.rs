@@ -161,7 +161,7 @@ impl Cpu {
         bad: impl Fn(u16) -> Fault,
     ) -> Result<Desc, Fault> {
         self.read_desc(bus, sel, ext).map_err(|f| {
-            if f.vector == vector::GP {
+            if f.vector() == vector::GP {
                 bad(sel_code(sel) | ext)
             } else {
                 f
@@ -950,7 +950,7 @@ impl Cpu {
             self.eip = ret;
             // A #DB for the new TSS's T bit comes back once the error code is pushed.
             let r = self.task_switch(bus, tsel, tss, TaskVia::Int, ext);
-            if matches!(r, Err(f) if f.vector != vector::DB) {
+            if matches!(r, Err(f) if f.vector() != vector::DB) {
                 return r;
             }
             if let Some(e) = error {
@@ -1307,11 +1307,8 @@ impl Cpu {
                 continue;
             }
             self.load_seg_pm(bus, s, sels[s as usize], Some(()))
-                .map_err(|f| match f.error {
-                    Some(e) if ext != 0 => Fault {
-                        error: Some(e | ext),
-                        ..f
-                    },
+                .map_err(|f| match f.error() {
+                    Some(e) if ext != 0 => f.with_error(e | ext),
                     _ => f,
                 })?;
         }
@@ -1460,7 +1457,7 @@ impl Cpu {
         }
         let d = match self.read_desc(bus, sel, 0) {
             Ok(d) => d,
-            Err(f) if f.vector == vector::GP => return Ok(false),
+            Err(f) if f.vector() == vector::GP => return Ok(false),
             Err(f) => return Err(f),
         };
         if d.system() {
@@ -1493,7 +1490,7 @@ impl Cpu {
         } else {
             match self.read_desc(bus, sel, 0) {
                 Ok(d) => Some(d),
-                Err(f) if f.vector == vector::GP => None,
+                Err(f) if f.vector() == vector::GP => None,
                 Err(f) => return Err(f),
             }
         };
