@@ -211,6 +211,11 @@ pub struct Cpu {
     tripled: bool,
     /// Cycle count at which the current run slice ends (REP loops yield there).
     slice_end: u64,
+    /// Set while a trace runs a handler that [`Cpu::now`] must not be called from: the trace
+    /// adds the table costs of its instructions to `cycles` only before the handlers that read
+    /// the counter (see `trace.rs`). Debug builds check it.
+    #[cfg(debug_assertions)]
+    cycles_behind: bool,
     /// Decoded instructions by physical address.
     icache: ICache,
     /// Traces of decoded instructions (taken out of the CPU while a run slice uses them).
@@ -308,6 +313,8 @@ impl Cpu {
             delivering: 0,
             tripled: false,
             slice_end: u64::MAX,
+            #[cfg(debug_assertions)]
+            cycles_behind: false,
             icache: ICache::new(),
             traces: Some(Box::new(trace::TraceCache::new())),
             decode_cache: true,
@@ -504,6 +511,19 @@ impl Cpu {
     #[inline(always)]
     pub fn paging(&self) -> bool {
         self.paging
+    }
+
+    /// The cycle counter, for the handlers that read it (port I/O, RDTSC, the TSC MSR, the
+    /// budget test of REP string instructions). A trace makes it exact only before the
+    /// handlers `handlers::reads_cycles` names; debug builds check that no other calls this.
+    #[inline(always)]
+    pub(crate) fn now(&self) -> u64 {
+        #[cfg(debug_assertions)]
+        debug_assert!(
+            !self.cycles_behind,
+            "this handler reads the cycle counter: see reads_cycles"
+        );
+        self.cycles
     }
 
     // ----- memory ----------------------------------------------------------------------

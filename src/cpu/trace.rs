@@ -31,6 +31,13 @@
 //! - `NEEDS_EIP` (looked at before the instruction): the handler reads EIP. Most handlers do
 //!   not (`handlers::reads_eip`), so EIP is advanced only before those that do, and made exact
 //!   from the slot's offset in the trace whenever execution leaves the trace or faults.
+//! - `NEEDS_CYCLES` (before and after): the handler reads the cycle counter
+//!   (`handlers::reads_cycles`). The table costs of a trace's instructions are not added one
+//!   by one: each slot knows the sum up to and including itself (`spent`), and `cycles` stays
+//!   at the trace's start plus whatever handlers added (taken jumps, shifts); the sum is added
+//!   only around the handlers that read the counter and when execution leaves the trace. So
+//!   the plain instruction pays nothing for its time, and the counter any handler, device or
+//!   fault sees is the same as when every instruction adds its own cost.
 //!
 //! Faults return from the handler as `Err` and end the trace. The cycle budget is checked after
 //! every instruction, so a trace never runs past a device deadline — except that a trace whose
@@ -39,7 +46,7 @@
 //! time is unbounded, still test it.
 
 use super::decode::{self, table};
-use super::exec::handlers::{may_write_memory, reads_eip};
+use super::exec::handlers::{may_write_memory, reads_cycles, reads_eip};
 use super::{seg, Bus, Cpu, Insn};
 
 /// Longest trace, in instructions: enough for the inner loop of the kernel's big-number
@@ -61,13 +68,16 @@ const CHECK_CODE: u8 = 2;
 const CHECK_BRANCH: u8 = 4;
 /// Make EIP and the instruction's start exact before running it.
 const NEEDS_EIP: u8 = 8;
+/// Make the cycle counter exact before running it (and take the costs out again after).
+const NEEDS_CYCLES: u8 = 16;
 
 /// One instruction of a trace.
 #[derive(Clone, Copy, Default)]
 struct Slot {
     insn: Insn,
-    /// Clock cost from the opcode table.
-    cost: u16,
+    /// Clock costs from the opcode table of the trace's instructions up to and including this
+    /// one.
+    spent: u16,
     /// `CHECK_*` bits.
     check: u8,
     /// Instructions of the trace up to and including this one (so the loop needs no counter).
@@ -199,28 +209,50 @@ impl Cpu {
         let base = self.eip;
         // While the bus's code stamp stays, no cached code was written.
         let mut stamp = bus.code_stamp();
+        // `cycles` is the trace's start plus what handlers added; `s.spent` is the rest.
         'again: loop {
             for s in &t.slots[..t.n as usize] {
-                if s.check & NEEDS_EIP != 0 {
-                    self.set_eip(base, s, ip_mask);
+                if s.check & (NEEDS_EIP | NEEDS_CYCLES) != 0 {
+                    if s.check & NEEDS_EIP != 0 {
+                        self.set_eip(base, s, ip_mask);
+                    }
+                    if s.check & NEEDS_CYCLES != 0 {
+                        self.cycles += s.spent as u64;
+                    }
                 }
-                self.cycles += s.cost as u64;
-                if let Err(f) = self.execute(bus, &s.insn) {
+                #[cfg(debug_assertions)]
+                {
+                    self.cycles_behind = s.check & NEEDS_CYCLES == 0;
+                }
+                let result = self.execute(bus, &s.insn);
+                #[cfg(debug_assertions)]
+                {
+                    self.cycles_behind = false;
+                }
+                if let Err(f) = result {
                     if s.check & NEEDS_EIP == 0 {
                         self.set_eip(base, s, ip_mask);
+                    }
+                    if s.check & NEEDS_CYCLES == 0 {
+                        self.cycles += s.spent as u64;
                     }
                     self.instructions += s.count as u64 - 1;
                     self.deliver_fault(bus, f);
                     return false;
                 }
                 if s.check & !NEEDS_EIP != 0 {
+                    if s.check & NEEDS_CYCLES != 0 {
+                        self.cycles -= s.spent as u64;
+                    }
                     if s.check & CHECK_STOP != 0 {
                         if self.attention | self.shadow | self.rep_pending {
+                            self.cycles += s.spent as u64;
                             self.instructions += s.count as u64 - self.rep_pending as u64;
                             return false;
                         }
-                        if !BUDGET && self.cycles >= self.slice_end {
+                        if !BUDGET && self.cycles + s.spent as u64 >= self.slice_end {
                             // A string instruction that finished past the budget.
+                            self.cycles += s.spent as u64;
                             self.instructions += s.count as u64;
                             return false;
                         }
@@ -235,6 +267,7 @@ impl Cpu {
                     {
                         self.leave_after(base, s, ip_mask);
                         self.instructions += s.count as u64;
+                        self.cycles += s.spent as u64;
                         // A branch back to the start of this trace (a loop that fits in it) runs
                         // it again without a lookup, when nothing a lookup checks can have
                         // changed: CS, paging and the budget's reach change only through
@@ -260,19 +293,21 @@ impl Cpu {
                 );
                 // The budget (`slice_end` is `until`; the field is read instead of keeping one more
                 // value live across the handler call).
-                if BUDGET && self.cycles >= self.slice_end {
+                if BUDGET && self.cycles + s.spent as u64 >= self.slice_end {
                     self.leave_after(base, s, ip_mask);
                     self.instructions += s.count as u64;
+                    self.cycles += s.spent as u64;
                     return false;
                 }
+            }
+            if let Some(last) = t.slots[..t.n as usize].last() {
+                self.leave_after(base, last, ip_mask);
+                self.cycles += last.spent as u64;
             }
             debug_assert!(
                 BUDGET || self.cycles < self.slice_end,
                 "a trace overran its worst case"
             );
-            if let Some(last) = t.slots[..t.n as usize].last() {
-                self.leave_after(base, last, ip_mask);
-            }
             self.instructions += t.n as u64;
             return true;
         }
@@ -314,12 +349,21 @@ impl Cpu {
         let window = &window[..window.len().min(room)];
         let mut pos = 0usize;
         let mut n = 0usize;
+        let mut spent = 0u64;
+        let mut worst = 0u64;
         while n < TRACE_MAX {
             let s = &mut t.slots[n];
             let Ok(()) = decode::decode_into(&window[pos..], self.model, d32, &mut s.insn) else {
                 break;
             };
-            s.cost = self.cost(&s.insn) as u16;
+            let cost = self.cost(&s.insn);
+            let Ok(sum) = u16::try_from(spent + cost) else {
+                // Costs beyond what a slot counts (only very slow instructions add up so far).
+                break;
+            };
+            spent = sum as u64;
+            worst += cost + MAX_EXTRA as u64;
+            s.spent = sum;
             let branch = is_conditional_branch(&s.insn);
             let ends = !branch && ends_trace(&s.insn);
             s.check = 0;
@@ -335,6 +379,9 @@ impl Cpu {
             if reads_eip(s.insn.handler) {
                 s.check |= NEEDS_EIP;
             }
+            if reads_cycles(s.insn.handler) {
+                s.check |= NEEDS_CYCLES;
+            }
             pos += s.insn.len as usize;
             n += 1;
             s.count = n as u8;
@@ -347,9 +394,9 @@ impl Cpu {
             t.tag = 1 << 33;
             return false;
         }
-        let worst = t.slots[..n].iter().map(|s| s.cost as u32 + MAX_EXTRA).sum();
         bus.mark_code(phys, pos as u32);
-        t.worst = worst;
+        // At most 65,535 + TRACE_MAX × MAX_EXTRA.
+        t.worst = worst as u32;
         t.tag = tag;
         t.epoch = epoch;
         t.n = n as u8;

@@ -115,11 +115,11 @@ impl Cpu {
         };
         self.check_io(bus, port, size)?;
         if i.op & 2 == 0 {
-            let v = bus.io_read(port, size, self.cycles);
+            let v = bus.io_read(port, size, self.now());
             self.set_reg(reg::AX, size, v);
         } else {
             let v = self.reg(reg::AX, size);
-            bus.io_write(port, size, v, self.cycles);
+            bus.io_write(port, size, v, self.now());
         }
         self.attention = true;
         Ok(())

@@ -146,6 +146,16 @@ pub(crate) fn reads_eip(handler: u16) -> bool {
     !exempt
 }
 
+/// Whether handler `id` may read the cycle counter ([`Cpu::now`]): port I/O, RDTSC and the
+/// MSRs, string instructions (their REP loop tests the budget), and, to be safe, everything in
+/// the opcode switch and the groups without handlers of their own. The others only add to
+/// the counter (taken jumps, shifts, multiplies), so a trace may add their table costs later.
+pub(crate) fn reads_cycles(handler: u16) -> bool {
+    use id::*;
+    let exempt = (ALU_EG_R..STRING).contains(&handler) || (INCDEC_E_R..GRP3).contains(&handler);
+    !exempt
+}
+
 /// Table length: a power of two, so masking the id replaces a bounds check.
 const SLOTS: usize = 512;
 const _: () = assert!(id::COUNT as usize <= SLOTS);

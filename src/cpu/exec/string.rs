@@ -47,7 +47,7 @@ impl Cpu {
                 self.rep_pending = false;
                 return Ok(());
             }
-            if self.cycles >= self.slice_end || (self.flags.if_() && bus.interrupt_pending()) {
+            if self.now() >= self.slice_end || (self.flags.if_() && bus.interrupt_pending()) {
                 // Resume later at this instruction. The 8086 resumes at the last prefix only,
                 // forgetting earlier ones (a documented erratum).
                 self.rep_pending = true;
@@ -119,7 +119,7 @@ impl Cpu {
                     }
                     return Err(f);
                 }
-                let v = bus.io_read(self.r16(reg::DX), size, self.cycles);
+                let v = bus.io_read(self.r16(reg::DX), size, self.now());
                 self.write_mem(bus, seg::ES, di, size, v)?;
                 self.set_reg(reg::DI, asize, di.wrapping_add(step));
             }
@@ -133,7 +133,7 @@ impl Cpu {
                         return Err(f);
                     }
                 };
-                bus.io_write(self.r16(reg::DX), size, v, self.cycles);
+                bus.io_write(self.r16(reg::DX), size, v, self.now());
                 self.set_reg(reg::SI, asize, si.wrapping_add(step));
             }
         }

@@ -61,7 +61,7 @@ impl Cpu {
         if self.cr[4] & cr4::TSD != 0 && self.cpl() > 0 {
             return Err(Fault::gp(0));
         }
-        let t = self.msr.tsc(self.cycles);
+        let t = self.msr.tsc(self.now());
         self.set_edx_eax(t);
         Ok(())
     }
@@ -72,7 +72,7 @@ impl Cpu {
             return Err(Fault::gp(0));
         }
         let idx = self.regs[reg::CX as usize];
-        let v = self.msr.read(self.model, idx, self.cycles)?;
+        let v = self.msr.read(self.model, idx, self.now())?;
         self.set_edx_eax(v);
         Ok(())
     }
@@ -84,7 +84,7 @@ impl Cpu {
         }
         let idx = self.regs[reg::CX as usize];
         let v = self.edx_eax();
-        self.msr.write(self.model, idx, v, self.cycles)
+        self.msr.write(self.model, idx, v, self.now())
     }
 
     /// RDPMC (0F 33, P6): EDX:EAX := performance counter ECX (0 or 1; 40 bits). Outside CPL 0
