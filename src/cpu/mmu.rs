@@ -2,7 +2,7 @@
 //!
 //! Every data access goes `segment:offset → linear → physical`. The common case costs a few
 //! comparisons ([`Cpu::plain_access`](super::Cpu)): the segment allows the access
-//! (`seg_acc`, precomputed at each segment load), the offset is inside the limit, the bytes are
+//! (`fast_segs`, precomputed at each segment load), the offset is inside the limit, the bytes are
 //! on one page, and the page's TLB entry grants the access directly: it holds the host address
 //! of the page (RAM or ROM, as the bus allows; never MMIO, and no direct writes to RAM that
 //! holds cached code), so the access is one host load or store. Everything else takes the slow
@@ -108,6 +108,16 @@ const ALLOW_WS: u8 = 2;
 const ALLOW_RU: u8 = 4;
 const ALLOW_WU: u8 = 8;
 
+/// The direct-access view of one TLB entry, all the fast path reads: for each `ALLOW_*` bit
+/// (supervisor read, supervisor write, user read, user write), the linear page number plus one
+/// when that access may use the host page, else 0; and the host address minus the linear page
+/// address, so that the host address of a byte is `addend + lin`.
+#[derive(Clone, Copy, Debug, Default)]
+struct FastEntry {
+    tags: [u32; 4],
+    addend: usize,
+}
+
 /// One cached translation.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TlbEntry {
@@ -145,6 +155,8 @@ const EMPTY: TlbEntry = TlbEntry {
 #[derive(Clone)]
 pub(crate) struct Tlb {
     entries: Box<[TlbEntry; TLB_SIZE]>,
+    /// The direct-access view of `entries`, entry by entry (kept by `sync`).
+    fast: Box<[FastEntry; TLB_SIZE]>,
     /// The bus's direct generation the host addresses belong to.
     generation: u64,
 }
@@ -153,26 +165,48 @@ impl Tlb {
     pub(crate) fn new() -> Tlb {
         Tlb {
             entries: Box::new([EMPTY; TLB_SIZE]),
+            fast: Box::new([FastEntry::default(); TLB_SIZE]),
             generation: 0,
         }
     }
 
-    /// The host address for an access `need` (`ACC_*`, shifted left by 2 for user accesses)
-    /// to `lin`, if a cached entry grants it directly. The caller keeps the bytes in one page.
+    /// The host address for an access of kind `kind` (`ACC_READ` or `ACC_WRITE`) at the
+    /// privilege `user_shift` says (0, or 2 for CPL 3) to `lin`, if a cached entry grants it
+    /// directly. The caller keeps the bytes in one page.
     #[inline(always)]
-    pub(crate) fn direct(&self, lin: u32, need: u8) -> Option<usize> {
-        let e = &self.entries[(lin >> 12) as usize & (TLB_SIZE - 1)];
-        if e.tag == (lin & !0xFFF) | 1 && e.direct & need != 0 {
-            Some(e.host + (lin & 0xFFF) as usize)
+    pub(crate) fn direct(&self, lin: u32, kind: u8, user_shift: u8) -> Option<usize> {
+        let page = lin >> 12;
+        let e = &self.fast[page as usize & (TLB_SIZE - 1)];
+        // The `ALLOW_*` bit of the access: ACC_READ → 0, ACC_WRITE → 1, plus 2 for the user.
+        let k = (kind >> 1) + user_shift;
+        if e.tags[k as usize & 3] == page + 1 {
+            Some(e.addend.wrapping_add(lin as usize))
         } else {
             None
         }
     }
 
+    /// Makes the direct-access view of entry `idx` follow the entry.
+    #[inline]
+    fn sync(&mut self, idx: usize) {
+        let e = &self.entries[idx];
+        let page = e.tag >> 12;
+        let f = &mut self.fast[idx];
+        for (k, tag) in f.tags.iter_mut().enumerate() {
+            *tag = if e.tag & 1 != 0 && e.direct & (1 << k) != 0 {
+                page + 1
+            } else {
+                0
+            };
+        }
+        f.addend = e.host.wrapping_sub((e.tag & !0xFFF) as usize);
+    }
+
     /// Lets the entry of `lin` (which must be cached, translating to `frame`) grant direct
     /// access to the host page at `host`: reads, and writes too if `writable`.
     fn set_direct(&mut self, lin: u32, host: *mut u8, writable: bool) {
-        let e = &mut self.entries[(lin >> 12) as usize & (TLB_SIZE - 1)];
+        let idx = (lin >> 12) as usize & (TLB_SIZE - 1);
+        let e = &mut self.entries[idx];
         if e.tag != (lin & !0xFFF) | 1 {
             return;
         }
@@ -180,6 +214,7 @@ impl Tlb {
         let ok = if writable { !0 } else { reads };
         e.host = host as usize;
         e.direct = e.allow & ok;
+        self.sync(idx);
     }
 
     /// Forgets every host address (the bus's answers changed).
@@ -188,6 +223,7 @@ impl Tlb {
         for e in self.entries.iter_mut() {
             e.direct = 0;
         }
+        self.fast.fill(FastEntry::default());
         self.generation = generation;
     }
 
@@ -205,23 +241,27 @@ impl Tlb {
 
     /// Drops every entry (`keep_global`: except global pages).
     pub(crate) fn flush(&mut self, keep_global: bool) {
-        for e in self.entries.iter_mut() {
-            if !(keep_global && e.global) {
-                *e = EMPTY;
+        for idx in 0..TLB_SIZE {
+            if !(keep_global && self.entries[idx].global) {
+                self.entries[idx] = EMPTY;
+                self.fast[idx] = FastEntry::default();
             }
         }
     }
 
     /// Drops the entry of one linear page.
     pub(crate) fn flush_page(&mut self, lin: u32) {
-        let e = &mut self.entries[(lin >> 12) as usize & (TLB_SIZE - 1)];
-        if e.tag == (lin & !0xFFF) | 1 {
-            *e = EMPTY;
+        let idx = (lin >> 12) as usize & (TLB_SIZE - 1);
+        if self.entries[idx].tag == (lin & !0xFFF) | 1 {
+            self.entries[idx] = EMPTY;
+            self.fast[idx] = FastEntry::default();
         }
     }
 
     fn insert(&mut self, lin: u32, e: TlbEntry) {
-        self.entries[(lin >> 12) as usize & (TLB_SIZE - 1)] = e;
+        let idx = (lin >> 12) as usize & (TLB_SIZE - 1);
+        self.entries[idx] = e;
+        self.sync(idx);
     }
 }
 
@@ -560,7 +600,12 @@ impl Cpu {
         } else {
             ACC_READ
         };
-        self.seg_acc[s as usize] = acc;
+        let seg = &self.segs[s as usize];
+        self.fast_segs[s as usize & 7] = super::FastSeg {
+            acc,
+            base: seg.base,
+            limit: seg.limit,
+        };
     }
 
     /// Recomputes every value derived from the architectural state: the CPL (when the state

@@ -73,6 +73,16 @@ pub struct Segment {
     pub attrs: u16,
 }
 
+/// A segment as the fast path of a memory access sees it: a copy of its base and limit, and
+/// the accesses it allows there (`mmu::ACC_*`; 0 sends every access through the full checks:
+/// null, expand-down and execute-only segments, alignment checks, data breakpoints).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FastSeg {
+    pub(crate) acc: u8,
+    pub(crate) base: u32,
+    pub(crate) limit: u32,
+}
+
 /// GDTR/IDTR.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableReg {
@@ -183,9 +193,9 @@ pub struct Cpu {
     user_shift: u8,
     /// Paging is on (CR0.PG with CR0.PE).
     pub(crate) paging: bool,
-    /// Accesses each segment allows on the fast path (`mmu::ACC_*`); 0 sends every access
-    /// through the full checks (null, expand-down and execute-only segments, alignment checks).
-    pub(crate) seg_acc: [u8; 6],
+    /// What the fast path of a memory access needs of each segment (ES … GS, then two unused
+    /// entries so that a masked index needs no bounds check), kept by `update_seg_acc`.
+    pub(crate) fast_segs: [FastSeg; 8],
     /// The translation lookaside buffer.
     pub(crate) tlb: mmu::Tlb,
     /// PAE page-directory-pointer registers (loaded from CR3).
@@ -300,7 +310,7 @@ impl Cpu {
             cpl: 0,
             user_shift: 0,
             paging: false,
-            seg_acc: [mmu::ACC_READ | mmu::ACC_WRITE; 6],
+            fast_segs: [FastSeg::default(); 8],
             tlb: mmu::Tlb::new(),
             pdpte: [0; 4],
             task_committed: false,
@@ -476,6 +486,7 @@ impl Cpu {
         let seg = &mut self.segs[s as usize];
         seg.selector = sel;
         seg.base = (sel as u32) << 4;
+        self.fast_segs[s as usize & 7].base = seg.base;
     }
 
     /// Whether the CPU is in protected mode (CR0.PE).
@@ -564,16 +575,21 @@ impl Cpu {
     /// access beyond it is the one that wraps around the segment.
     #[inline(always)]
     fn plain_access(&self, s: u8, off: u32, size: u8, kind: u8) -> Option<usize> {
-        let seg = &self.segs[s as usize];
-        if self.seg_acc[s as usize] & kind == 0 || off as u64 + (size as u64 - 1) > seg.limit as u64
-        {
+        let seg = &self.fast_segs[s as usize & 7];
+        debug_assert!(
+            seg.acc == 0
+                || (seg.base, seg.limit)
+                    == (self.segs[s as usize].base, self.segs[s as usize].limit),
+            "fast_segs[{s}] is stale: a segment changed without update_seg_acc"
+        );
+        if seg.acc & kind == 0 || off as u64 + (size as u64 - 1) > seg.limit as u64 {
             return None;
         }
         let lin = seg.base.wrapping_add(off);
         if size > 1 && (lin & 0xFFF) > 0x1000 - size as u32 {
             return None;
         }
-        self.tlb.direct(lin, kind << self.user_shift())
+        self.tlb.direct(lin, kind, self.user_shift())
     }
 
     /// Reads `size` (1, 2, 4) bytes at `seg:off`.

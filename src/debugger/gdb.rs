@@ -184,6 +184,7 @@ impl Slot {
             }
             Slot::Base(s) => {
                 pc.cpu.segs[s as usize].base = v;
+                pc.cpu.state_loaded();
                 if s == seg::CS {
                     pc.cpu.rep_pending = false;
                 }

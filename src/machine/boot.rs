@@ -1103,6 +1103,8 @@ impl Pc {
                 cpu.regs[reg::BX as usize] = ebx;
                 cpu.regs[reg::SP as usize] = esp;
                 cpu.flags.set(flags::RESERVED1);
+                // Protected mode and new segments: recompute what derives from them.
+                cpu.state_loaded();
             }
         }
         Ok(())
