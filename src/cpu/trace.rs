@@ -47,7 +47,7 @@
 
 use super::decode::{self, table};
 use super::exec::handlers::{may_write_memory, reads_cycles, reads_eip};
-use super::{seg, Bus, Cpu, Insn};
+use super::{seg, Bus, Cpu, Fault, Insn};
 
 /// Longest trace, in instructions: enough for the inner loop of the kernel's big-number
 /// multiply (45 instructions), which then runs as one trace branching to its own start.
@@ -212,78 +212,89 @@ impl Cpu {
         // `cycles` is the trace's start plus what handlers added; `s.spent` is the rest.
         'again: loop {
             for s in &t.slots[..t.n as usize] {
-                if s.check & (NEEDS_EIP | NEEDS_CYCLES) != 0 {
-                    if s.check & NEEDS_EIP != 0 {
-                        self.set_eip(base, s, ip_mask);
-                    }
-                    if s.check & NEEDS_CYCLES != 0 {
-                        self.cycles += s.spent as u64;
-                    }
-                }
-                #[cfg(debug_assertions)]
-                {
-                    self.cycles_behind = s.check & NEEDS_CYCLES == 0;
-                }
-                let result = self.execute(bus, &s.insn);
-                #[cfg(debug_assertions)]
-                {
-                    self.cycles_behind = false;
-                }
-                if let Err(f) = result {
-                    if s.check & NEEDS_EIP == 0 {
-                        self.set_eip(base, s, ip_mask);
-                    }
-                    if s.check & NEEDS_CYCLES == 0 {
-                        self.cycles += s.spent as u64;
-                    }
-                    self.instructions += s.count as u64 - 1;
-                    self.deliver_fault(bus, f);
-                    return false;
-                }
-                if s.check & !NEEDS_EIP != 0 {
-                    if s.check & NEEDS_CYCLES != 0 {
-                        self.cycles -= s.spent as u64;
-                    }
-                    if s.check & CHECK_STOP != 0 {
-                        if self.attention | self.shadow | self.rep_pending {
-                            self.cycles += s.spent as u64;
-                            self.instructions += s.count as u64 - self.rep_pending as u64;
-                            return false;
-                        }
-                        if !BUDGET && self.cycles + s.spent as u64 >= self.slice_end {
-                            // A string instruction that finished past the budget.
-                            self.cycles += s.spent as u64;
-                            self.instructions += s.count as u64;
-                            return false;
-                        }
-                    }
-                    let jumped = s.check & CHECK_BRANCH != 0
-                        && self.eip != base.wrapping_add(s.end as u32) & ip_mask;
-                    // A write to cached code (possibly this trace's) also looks the trace up again.
-                    if jumped
-                        || s.check & CHECK_CODE != 0
-                            && bus.code_stamp() != stamp
-                            && bus.code_epoch(t.tag as u32) != Some(t.epoch)
+                if s.check == 0 {
+                    // The plain instruction: nothing to make exact before, nothing to look at
+                    // after.
+                    #[cfg(debug_assertions)]
                     {
-                        self.leave_after(base, s, ip_mask);
-                        self.instructions += s.count as u64;
-                        self.cycles += s.spent as u64;
-                        // A branch back to the start of this trace (a loop that fits in it) runs
-                        // it again without a lookup, when nothing a lookup checks can have
-                        // changed: CS, paging and the budget's reach change only through
-                        // instructions that end a trace, which a pass that loops never reaches,
-                        // and the code must still be this trace's.
-                        if jumped
-                            && self.eip == base
-                            && self.cycles + (t.worst as u64) < self.slice_end
-                        {
-                            let now = bus.code_stamp();
-                            if now == stamp || bus.code_epoch(t.tag as u32) == Some(t.epoch) {
-                                stamp = now;
-                                continue 'again;
+                        self.cycles_behind = true;
+                    }
+                    let result = self.execute(bus, &s.insn);
+                    #[cfg(debug_assertions)]
+                    {
+                        self.cycles_behind = false;
+                    }
+                    if let Err(f) = result {
+                        self.fault_in_trace(bus, base, s, ip_mask, f);
+                        return false;
+                    }
+                } else {
+                    if s.check & (NEEDS_EIP | NEEDS_CYCLES) != 0 {
+                        if s.check & NEEDS_EIP != 0 {
+                            self.set_eip(base, s, ip_mask);
+                        }
+                        if s.check & NEEDS_CYCLES != 0 {
+                            self.cycles += s.spent as u64;
+                        }
+                    }
+                    #[cfg(debug_assertions)]
+                    {
+                        self.cycles_behind = s.check & NEEDS_CYCLES == 0;
+                    }
+                    let result = self.execute(bus, &s.insn);
+                    #[cfg(debug_assertions)]
+                    {
+                        self.cycles_behind = false;
+                    }
+                    if let Err(f) = result {
+                        self.fault_in_trace(bus, base, s, ip_mask, f);
+                        return false;
+                    }
+                    if s.check & !NEEDS_EIP != 0 {
+                        if s.check & NEEDS_CYCLES != 0 {
+                            self.cycles -= s.spent as u64;
+                        }
+                        if s.check & CHECK_STOP != 0 {
+                            if self.attention | self.shadow | self.rep_pending {
+                                self.cycles += s.spent as u64;
+                                self.instructions += s.count as u64 - self.rep_pending as u64;
+                                return false;
+                            }
+                            if !BUDGET && self.cycles + s.spent as u64 >= self.slice_end {
+                                // A string instruction that finished past the budget.
+                                self.cycles += s.spent as u64;
+                                self.instructions += s.count as u64;
+                                return false;
                             }
                         }
-                        return self.cycles < self.slice_end;
+                        let jumped = s.check & CHECK_BRANCH != 0
+                            && self.eip != base.wrapping_add(s.end as u32) & ip_mask;
+                        // A write to cached code (possibly this trace's) also looks the trace up again.
+                        if jumped
+                            || s.check & CHECK_CODE != 0
+                                && bus.code_stamp() != stamp
+                                && bus.code_epoch(t.tag as u32) != Some(t.epoch)
+                        {
+                            self.leave_after(base, s, ip_mask);
+                            self.instructions += s.count as u64;
+                            self.cycles += s.spent as u64;
+                            // A branch back to the start of this trace (a loop that fits in it) runs
+                            // it again without a lookup, when nothing a lookup checks can have
+                            // changed: CS, paging and the budget's reach change only through
+                            // instructions that end a trace, which a pass that loops never reaches,
+                            // and the code must still be this trace's.
+                            if jumped
+                                && self.eip == base
+                                && self.cycles + (t.worst as u64) < self.slice_end
+                            {
+                                let now = bus.code_stamp();
+                                if now == stamp || bus.code_epoch(t.tag as u32) == Some(t.epoch) {
+                                    stamp = now;
+                                    continue 'again;
+                                }
+                            }
+                            return self.cycles < self.slice_end;
+                        }
                     }
                 }
                 debug_assert!(
@@ -320,6 +331,21 @@ impl Cpu {
         let next = base.wrapping_add(s.end as u32);
         self.start_eip = next.wrapping_sub(s.insn.len as u32) & ip_mask;
         self.eip = next & ip_mask;
+    }
+
+    /// Delivers fault `f` of the instruction in slot `s` of a trace that began at `base`, with
+    /// EIP, the cycle counter and the instruction count made exact first.
+    #[cold]
+    #[inline(never)]
+    fn fault_in_trace<B: Bus>(&mut self, bus: &mut B, base: u32, s: &Slot, ip_mask: u32, f: Fault) {
+        if s.check & NEEDS_EIP == 0 {
+            self.set_eip(base, s, ip_mask);
+        }
+        if s.check & NEEDS_CYCLES == 0 {
+            self.cycles += s.spent as u64;
+        }
+        self.instructions += s.count as u64 - 1;
+        self.deliver_fault(bus, f);
     }
 
     /// Leaves the trace after slot `s`: unless its handler kept EIP itself (and may have jumped),
