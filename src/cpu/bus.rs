@@ -12,6 +12,11 @@ pub fn open_bus(size: u8) -> u32 {
 
 /// Memory, I/O ports and the interrupt line, as the CPU sees them.
 pub trait Bus {
+    /// A number that no other `Bus` implementation in the program uses (Glassbox's own use
+    /// 1–4). The CPU's traces keep the addresses of the instruction handlers compiled for one
+    /// bus type, and drop them when a run uses another type.
+    const TRACE_ID: u8;
+
     /// Reads a byte of physical memory.
     fn read8(&mut self, addr: u32) -> u8;
     /// Writes a byte of physical memory.

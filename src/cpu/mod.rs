@@ -1269,6 +1269,7 @@ impl Cpu {
             .traces
             .take()
             .unwrap_or_else(|| Box::new(trace::TraceCache::new()));
+        tc.bind::<B>();
         let exit = self.run_slice(bus, until, &mut tc);
         self.traces = Some(tc);
         exit

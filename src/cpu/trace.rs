@@ -46,7 +46,7 @@
 //! time is unbounded, still test it.
 
 use super::decode::{self, table};
-use super::exec::handlers::{may_write_memory, reads_cycles, reads_eip};
+use super::exec::handlers::{handler, may_write_memory, reads_cycles, reads_eip, Handler};
 use super::{seg, Bus, Cpu, Fault, Insn};
 
 /// Longest trace, in instructions: enough for the inner loop of the kernel's big-number
@@ -71,10 +71,15 @@ const NEEDS_EIP: u8 = 8;
 /// Make the cycle counter exact before running it (and take the costs out again after).
 const NEEDS_CYCLES: u8 = 16;
 
-/// One instruction of a trace.
+/// One instruction of a trace. The instruction comes first, so the address of the slot is the
+/// handler's `&Insn` argument.
 #[derive(Clone, Copy, Default)]
+#[repr(C)]
 struct Slot {
     insn: Insn,
+    /// The address of the instruction's handler (`handlers::handler`) for the bus type the
+    /// cache is bound to (see [`TraceCache::bind`]): one load instead of a table lookup.
+    run: usize,
     /// Clock costs from the opcode table of the trace's instructions up to and including this
     /// one.
     spent: u16,
@@ -104,10 +109,10 @@ pub(crate) struct Trace {
     slots: [Slot; TRACE_MAX],
 }
 
-/// The trace cache (boxed: about 8.5 MiB, of which a lookup touches only the header and the
-/// slots that run).
+/// The trace cache (boxed: about 10.5 MiB, of which a lookup touches only the header and the
+/// slots that run), with the `Bus::TRACE_ID` of the bus type its handlers were taken for.
 #[derive(Clone)]
-pub(crate) struct TraceCache(Box<[Trace; SLOTS]>);
+pub(crate) struct TraceCache(Box<[Trace; SLOTS]>, u8);
 
 impl TraceCache {
     pub(crate) fn new() -> TraceCache {
@@ -121,8 +126,20 @@ impl TraceCache {
         };
         let v: Box<[Trace]> = vec![empty; SLOTS].into_boxed_slice();
         match v.try_into() {
-            Ok(a) => TraceCache(a),
+            Ok(a) => TraceCache(a, 0),
             Err(_) => unreachable!("the vector has SLOTS traces"),
+        }
+    }
+
+    /// Makes the cache hold handlers for bus type `B`: traces built for another type are
+    /// dropped (a machine run after a debugger's observed one, say).
+    #[inline]
+    pub(crate) fn bind<B: Bus>(&mut self) {
+        if self.1 != B::TRACE_ID {
+            for t in self.0.iter_mut() {
+                t.tag = 1 << 33;
+            }
+            self.1 = B::TRACE_ID;
         }
     }
 }
@@ -219,7 +236,7 @@ impl Cpu {
                     {
                         self.cycles_behind = true;
                     }
-                    let result = self.execute(bus, &s.insn);
+                    let result = self.run_slot(bus, s);
                     #[cfg(debug_assertions)]
                     {
                         self.cycles_behind = false;
@@ -241,7 +258,7 @@ impl Cpu {
                     {
                         self.cycles_behind = s.check & NEEDS_CYCLES == 0;
                     }
-                    let result = self.execute(bus, &s.insn);
+                    let result = self.run_slot(bus, s);
                     #[cfg(debug_assertions)]
                     {
                         self.cycles_behind = false;
@@ -333,6 +350,15 @@ impl Cpu {
         self.eip = next & ip_mask;
     }
 
+    /// Runs the handler of slot `s`.
+    #[inline(always)]
+    fn run_slot<B: Bus>(&mut self, bus: &mut B, s: &Slot) -> Result<(), Fault> {
+        // SAFETY: `s.run` is the address of a `Handler<B>`: `build_trace::<B>` stored it, and
+        // `TraceCache::bind` dropped every trace built for another bus type.
+        let run = unsafe { std::mem::transmute::<usize, Handler<B>>(s.run) };
+        run(self, bus, &s.insn)
+    }
+
     /// Delivers fault `f` of the instruction in slot `s` of a trace that began at `base`, with
     /// EIP, the cycle counter and the instruction count made exact first.
     #[cold]
@@ -382,6 +408,7 @@ impl Cpu {
             let Ok(()) = decode::decode_into(&window[pos..], self.model, d32, &mut s.insn) else {
                 break;
             };
+            s.run = handler::<B>(s.insn.handler) as usize;
             let cost = self.cost(&s.insn);
             let Ok(sum) = u16::try_from(spent + cost) else {
                 // Costs beyond what a slot counts (only very slow instructions add up so far).
@@ -560,6 +587,23 @@ mod tests {
             assert_eq!(count, max, "{stop:?}");
             assert_eq!(run_for(&LONG_LOOP, false, max), (stop, count));
         }
+    }
+
+    #[test]
+    fn traces_built_for_one_bus_type_are_dropped_for_another() {
+        use super::TraceCache;
+        use crate::machine::Board;
+        use crate::suite::TestBus;
+        let mut tc = TraceCache::new();
+        tc.bind::<Board>();
+        tc.0[5].tag = 0x1234;
+        tc.bind::<Board>();
+        assert_eq!(tc.0[5].tag, 0x1234, "the same bus type keeps its traces");
+        tc.bind::<TestBus>();
+        assert!(
+            tc.0.iter().all(|t| t.tag == 1 << 33),
+            "another bus type finds none"
+        );
     }
 
     #[test]

@@ -163,6 +163,7 @@ impl FlatBus<'_> {
 }
 
 impl Bus for FlatBus<'_> {
+    const TRACE_ID: u8 = 3;
     #[inline]
     fn read8(&mut self, addr: u32) -> u8 {
         self.ram.get(addr as usize).copied().unwrap_or(0xFF)

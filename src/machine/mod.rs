@@ -133,6 +133,7 @@ impl Board {
 }
 
 impl Bus for Board {
+    const TRACE_ID: u8 = 1;
     #[inline(always)]
     fn read8(&mut self, addr: u32) -> u8 {
         match self.mem.read8(addr) {

@@ -61,6 +61,7 @@ impl Observed<'_> {
 }
 
 impl Bus for Observed<'_> {
+    const TRACE_ID: u8 = 2;
     fn read8(&mut self, addr: u32) -> u8 {
         let v = self.board.read8(addr);
         self.note(AccessKind::Read, addr, 1, v as u32);

@@ -55,6 +55,7 @@ impl Default for TestBus {
 }
 
 impl Bus for TestBus {
+    const TRACE_ID: u8 = 4;
     #[inline]
     fn read8(&mut self, a: u32) -> u8 {
         self.ram[(a & 0xFF_FFFF) as usize]

@@ -298,7 +298,13 @@ impl<B: Bus> Table<B> {
 /// Runs handler `id`.
 #[inline(always)]
 pub(crate) fn run<B: Bus>(cpu: &mut Cpu, bus: &mut B, i: &Insn) -> Result<(), Fault> {
-    Table::<B>::HANDLERS[i.handler as usize & (SLOTS - 1)](cpu, bus, i)
+    handler::<B>(i.handler)(cpu, bus, i)
+}
+
+/// Handler `id` for bus type `B` (traces keep it with the instruction).
+#[inline(always)]
+pub(crate) fn handler<B: Bus>(id: u16) -> Handler<B> {
+    Table::<B>::HANDLERS[id as usize & (SLOTS - 1)]
 }
 
 /// Fills `t[base + size index]` with `f::<size>` for operand sizes 1, 2, 4.
