@@ -690,6 +690,23 @@ impl Cpu {
         Ok(())
     }
 
+    /// Shift group with a register r/m and an immediate count (C0, C1: 80186 and later, which
+    /// use the count's low five bits; the 8086 decodes these opcodes as RET).
+    pub(crate) fn shift_e_r_imm<const K: u8, const S: u8, B: Bus>(
+        &mut self,
+        _: &mut B,
+        i: &Insn,
+    ) -> Result<(), Fault> {
+        let count = i.imm & 0x1F;
+        if count == 0 {
+            return Ok(());
+        }
+        let r = self.shift(K, S, self.reg(i.rm(), S), count);
+        self.set_reg(i.rm(), S, r);
+        self.cycles += count as u64;
+        Ok(())
+    }
+
     /// Shift group with a memory r/m.
     pub(crate) fn shift_e_m<const K: u8, const S: u8, B: Bus>(
         &mut self,

@@ -57,8 +57,10 @@ pub(crate) mod id {
     pub const SHIFT_R: u16 = ALU_EI_M + ALU;
     /// Shift group, memory r/m.
     pub const SHIFT_M: u16 = SHIFT_R + SHIFT;
+    /// Shift group with an immediate count (C0, C1), register r/m.
+    pub const SHIFT_RI: u16 = SHIFT_M + SHIFT;
     /// INC r (40–47) by size index; DEC r (48–4F) at `+ 3`.
-    pub const INCDEC_O: u16 = SHIFT_M + SHIFT;
+    pub const INCDEC_O: u16 = SHIFT_RI + SHIFT;
     /// PUSH r (50–57).
     pub const PUSH_O: u16 = INCDEC_O + 6;
     /// PUSH SP on the 8086/186 (pushes the decremented value).
@@ -210,6 +212,7 @@ pub(crate) fn select(i: &Insn, model: CpuModel) -> u16 {
         0xA4..=0xA7 | 0xAA..=0xAF | 0x6C..=0x6F => STRING,
         0xB0..=0xB7 => MOV_OI,
         0xB8..=0xBF => MOV_OI + v,
+        0xC0 | 0xC1 if !mem => SHIFT_RI + i.reg() as u16 * 3 + w,
         0xC0 | 0xC1 | 0xD0..=0xD3 => pick(SHIFT_R, SHIFT_M) + i.reg() as u16 * 3 + w,
         0xC2 | 0xC3 => RET_NEAR,
         0xC6 | 0xC7 if i.reg() != 0 && model >= CpuModel::I286 => UD,
@@ -357,6 +360,7 @@ const fn build<B: Bus>() -> [Handler<B>; SLOTS] {
     by_kind_and_size!(t, ALU_EI_M, alu_ei_m, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
     by_kind_and_size!(t, SHIFT_R, shift_e_r, [0, 1, 2, 3, 4, 5, 6, 7]);
     by_kind_and_size!(t, SHIFT_M, shift_e_m, [0, 1, 2, 3, 4, 5, 6, 7]);
+    by_kind_and_size!(t, SHIFT_RI, shift_e_r_imm, [0, 1, 2, 3, 4, 5, 6, 7]);
     by_size!(t, INCDEC_O, incdec_o, false);
     by_size!(t, INCDEC_O + 3, incdec_o, true);
     by_size!(t, PUSH_O, push_o);
