@@ -170,16 +170,18 @@ impl Tlb {
         }
     }
 
-    /// The host address for an access of kind `kind` (`ACC_READ` or `ACC_WRITE`) at the
-    /// privilege `user_shift` says (0, or 2 for CPL 3) to `lin`, if a cached entry grants it
-    /// directly. The caller keeps the bytes in one page.
+    /// The host address for an access of `size` bytes and kind `kind` (`ACC_READ` or
+    /// `ACC_WRITE`) at the privilege `user_shift` says (0, or 2 for CPL 3) to `lin`, if a
+    /// cached entry grants it directly and the bytes lie in one page.
     #[inline(always)]
-    pub(crate) fn direct(&self, lin: u32, kind: u8, user_shift: u8) -> Option<usize> {
-        let page = lin >> 12;
-        let e = &self.fast[page as usize & (TLB_SIZE - 1)];
+    pub(crate) fn direct(&self, lin: u32, size: u8, kind: u8, user_shift: u8) -> Option<usize> {
+        let e = &self.fast[(lin >> 12) as usize & (TLB_SIZE - 1)];
         // The `ALLOW_*` bit of the access: ACC_READ → 0, ACC_WRITE → 1, plus 2 for the user.
         let k = (kind >> 1) + user_shift;
-        if e.tags[k as usize & 3] == page + 1 {
+        // The tag is the page of the first byte plus one; comparing it with the page of the
+        // last byte plus one also refuses an access that runs onto the next page.
+        let last = lin.wrapping_add(size as u32 - 1);
+        if e.tags[k as usize & 3] == (last >> 12) + 1 {
             Some(e.addend.wrapping_add(lin as usize))
         } else {
             None
@@ -601,11 +603,7 @@ impl Cpu {
             ACC_READ
         };
         let seg = &self.segs[s as usize];
-        self.fast_segs[s as usize & 7] = super::FastSeg {
-            acc,
-            base: seg.base,
-            limit: seg.limit,
-        };
+        self.fast_segs[s as usize & 7] = super::FastSeg::new(seg, acc);
     }
 
     /// Recomputes every value derived from the architectural state: the CPL (when the state
@@ -831,5 +829,70 @@ pub(crate) fn host_write(host: usize, size: u8, v: u32) {
             2 => p.cast::<u16>().write_unaligned((v as u16).to_le()),
             _ => p.cast::<u32>().write_unaligned(v.to_le()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::{FastSeg, Segment};
+
+    /// A TLB holding `page` (paging off: every permission), backed by `buf`.
+    fn tlb_with(page: u32, buf: &mut [u8], writable: bool) -> Tlb {
+        let mut t = Tlb::new();
+        let lin = page << 12;
+        t.insert(
+            lin,
+            TlbEntry {
+                tag: lin | 1,
+                frame: lin,
+                host: 0,
+                allow: ALLOW_RS | ALLOW_WS | ALLOW_RU | ALLOW_WU,
+                direct: 0,
+                global: false,
+            },
+        );
+        t.set_direct(lin, buf.as_mut_ptr(), writable);
+        t
+    }
+
+    #[test]
+    fn direct_access_stays_in_its_page_and_kind() {
+        let mut buf = vec![0u8; 4096];
+        let host = buf.as_ptr() as usize;
+        let t = tlb_with(0x12345, &mut buf, false);
+        let lin = 0x1234_5000;
+        assert_eq!(t.direct(lin + 0xFFC, 4, ACC_READ, 0), Some(host + 0xFFC));
+        assert_eq!(t.direct(lin + 0xFFF, 1, ACC_READ, 2), Some(host + 0xFFF));
+        // The last byte on the next page, another page, a write to a read-only grant.
+        assert_eq!(t.direct(lin + 0xFFD, 4, ACC_READ, 0), None);
+        assert_eq!(t.direct(lin + 0xFFF, 2, ACC_READ, 0), None);
+        assert_eq!(t.direct(lin + 0x1000, 1, ACC_READ, 0), None);
+        assert_eq!(t.direct(lin, 4, ACC_WRITE, 0), None);
+        // The top of the address space does not wrap onto page 0.
+        let mut top = vec![0u8; 4096];
+        let t = tlb_with(0xFFFFF, &mut top, true);
+        assert_eq!(
+            t.direct(0xFFFF_FFFC, 4, ACC_WRITE, 0),
+            Some(top.as_ptr() as usize + 0xFFC)
+        );
+        assert_eq!(t.direct(0xFFFF_FFFE, 4, ACC_WRITE, 0), None);
+    }
+
+    #[test]
+    fn fast_segments_keep_the_last_offset_of_each_size() {
+        let seg = |limit| Segment {
+            selector: 0x10,
+            base: 0x1000,
+            limit,
+            attrs: 0x93,
+        };
+        let f = FastSeg::new(&seg(0xFFFF), ACC_READ | ACC_WRITE);
+        assert_eq!(f.last_start[..3], [0xFFFF, 0xFFFE, 0xFFFC]);
+        assert_eq!((f.base, f.acc), (0x1000, ACC_READ | ACC_WRITE));
+        let f = FastSeg::new(&seg(u32::MAX), ACC_READ);
+        assert_eq!(f.last_start[..3], [u32::MAX, u32::MAX - 1, u32::MAX - 3]);
+        // Below 3 the subtraction would wrap: such segments take the slow path.
+        assert_eq!(FastSeg::new(&seg(2), ACC_READ).acc, 0);
     }
 }

@@ -73,14 +73,36 @@ pub struct Segment {
     pub attrs: u16,
 }
 
-/// A segment as the fast path of a memory access sees it: a copy of its base and limit, and
-/// the accesses it allows there (`mmu::ACC_*`; 0 sends every access through the full checks:
-/// null, expand-down and execute-only segments, alignment checks, data breakpoints).
+/// A segment as the fast path of a memory access sees it: a copy of its base, the highest
+/// offset at which an access of 1, 2 and 4 bytes lies wholly inside its limit, and the
+/// accesses it allows there (`mmu::ACC_*`; 0 sends every access through the full checks:
+/// null, expand-down and execute-only segments, limits below 3, alignment checks, data
+/// breakpoints).
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(16))]
 pub(crate) struct FastSeg {
-    pub(crate) acc: u8,
     pub(crate) base: u32,
-    pub(crate) limit: u32,
+    /// `limit`, `limit - 1`, `limit - 3`, by operand size 1, 2, 4 (at `size >> 1`; the fourth
+    /// entry only spares a bounds check).
+    pub(crate) last_start: [u32; 4],
+    pub(crate) acc: u8,
+}
+
+impl FastSeg {
+    /// The fast-path view of segment `seg`, which allows accesses `acc`.
+    pub(crate) fn new(seg: &Segment, acc: u8) -> FastSeg {
+        let limit = seg.limit;
+        FastSeg {
+            base: seg.base,
+            last_start: [limit, limit.wrapping_sub(1), limit.wrapping_sub(3), 0],
+            acc: if limit < 3 { 0 } else { acc },
+        }
+    }
+
+    /// The limit the copy was made from.
+    fn limit(&self) -> u32 {
+        self.last_start[0]
+    }
 }
 
 /// GDTR/IDTR.
@@ -578,18 +600,16 @@ impl Cpu {
         let seg = &self.fast_segs[s as usize & 7];
         debug_assert!(
             seg.acc == 0
-                || (seg.base, seg.limit)
+                || (seg.base, seg.limit())
                     == (self.segs[s as usize].base, self.segs[s as usize].limit),
             "fast_segs[{s}] is stale: a segment changed without update_seg_acc"
         );
-        if seg.acc & kind == 0 || off as u64 + (size as u64 - 1) > seg.limit as u64 {
+        if seg.acc & kind == 0 || off > seg.last_start[(size >> 1) as usize & 3] {
             return None;
         }
         let lin = seg.base.wrapping_add(off);
-        if size > 1 && (lin & 0xFFF) > 0x1000 - size as u32 {
-            return None;
-        }
-        self.tlb.direct(lin, kind, self.user_shift())
+        // The TLB also refuses bytes that run onto the next page.
+        self.tlb.direct(lin, size, kind, self.user_shift())
     }
 
     /// Reads `size` (1, 2, 4) bytes at `seg:off`.
