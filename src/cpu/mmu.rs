@@ -111,8 +111,10 @@ const ALLOW_WU: u8 = 8;
 /// The direct-access view of one TLB entry, all the fast path reads: for each `ALLOW_*` bit
 /// (supervisor read, supervisor write, user read, user write), the linear page number plus one
 /// when that access may use the host page, else 0; and the host address minus the linear page
-/// address, so that the host address of a byte is `addend + lin`.
+/// address, so that the host address of a byte is `addend + lin`. Aligned to 32 bytes so
+/// that finding an entry is one shift.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(32))]
 struct FastEntry {
     tags: [u32; 4],
     addend: usize,
