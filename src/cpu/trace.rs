@@ -110,9 +110,13 @@ pub(crate) struct Trace {
 }
 
 /// The trace cache (boxed: about 10.5 MiB, of which a lookup touches only the header and the
-/// slots that run), with the `Bus::TRACE_ID` of the bus type its handlers were taken for.
+/// slots that run).
 #[derive(Clone)]
-pub(crate) struct TraceCache(Box<[Trace; SLOTS]>, u8);
+pub(crate) struct TraceCache {
+    traces: Box<[Trace; SLOTS]>,
+    /// The `Bus::TRACE_ID` of the bus type whose handlers the slots hold (0: none yet).
+    bus: u8,
+}
 
 impl TraceCache {
     pub(crate) fn new() -> TraceCache {
@@ -126,7 +130,7 @@ impl TraceCache {
         };
         let v: Box<[Trace]> = vec![empty; SLOTS].into_boxed_slice();
         match v.try_into() {
-            Ok(a) => TraceCache(a, 0),
+            Ok(traces) => TraceCache { traces, bus: 0 },
             Err(_) => unreachable!("the vector has SLOTS traces"),
         }
     }
@@ -135,11 +139,11 @@ impl TraceCache {
     /// dropped (a machine run after a debugger's observed one, say).
     #[inline]
     pub(crate) fn bind<B: Bus>(&mut self) {
-        if self.1 != B::TRACE_ID {
-            for t in self.0.iter_mut() {
+        if self.bus != B::TRACE_ID {
+            for t in self.traces.iter_mut() {
                 t.tag = 1 << 33;
             }
-            self.1 = B::TRACE_ID;
+            self.bus = B::TRACE_ID;
         }
     }
 }
@@ -188,7 +192,7 @@ impl Cpu {
             };
             let tag = phys as u64 | (d32 as u64) << 32;
             let slot = (phys as usize ^ (phys as usize >> 11)) & (SLOTS - 1);
-            let t = &mut tc.0[slot];
+            let t = &mut tc.traces[slot];
             if (t.tag != tag || t.epoch != epoch)
                 && !self.build_trace(bus, t, phys, tag, d32, epoch)
             {
@@ -201,7 +205,7 @@ impl Cpu {
             }
             // After the lookup: building the trace may have turned a RAM page into a code page.
             self.check_direct(bus);
-            let t = &tc.0[slot];
+            let t = &tc.traces[slot];
             let go_on = if self.cycles + (t.worst as u64) < until {
                 self.run_slots::<false, B>(bus, t, ip_mask)
             } else {
@@ -596,12 +600,15 @@ mod tests {
         use crate::suite::TestBus;
         let mut tc = TraceCache::new();
         tc.bind::<Board>();
-        tc.0[5].tag = 0x1234;
+        tc.traces[5].tag = 0x1234;
         tc.bind::<Board>();
-        assert_eq!(tc.0[5].tag, 0x1234, "the same bus type keeps its traces");
+        assert_eq!(
+            tc.traces[5].tag, 0x1234,
+            "the same bus type keeps its traces"
+        );
         tc.bind::<TestBus>();
         assert!(
-            tc.0.iter().all(|t| t.tag == 1 << 33),
+            tc.traces.iter().all(|t| t.tag == 1 << 33),
             "another bus type finds none"
         );
     }
