@@ -39,6 +39,14 @@
 //!   the plain instruction pays nothing for its time, and the counter any handler, device or
 //!   fault sees is the same as when every instruction adds its own cost.
 //!
+//! Plain slots (nothing to check) are *chained*: each keeps, besides its handler, the address
+//! of the handler's chained form (`chained::<B, ID>`, the handler inlined), which runs the
+//! instruction and then tail-calls the next slot's chained form. A slot with checks, and the end
+//! slot after the last instruction, has `stop` there, which returns to the trace loop. So a run
+//! of plain instructions costs the loop one call, and each handler ends in an indirect jump of
+//! its own, which the host predicts far better than the loop's one shared call. The depth is
+//! bounded by the trace's length, so builds that make real calls of the tail calls stay safe.
+//!
 //! Faults return from the handler as `Err` and end the trace. The cycle budget is checked after
 //! every instruction, so a trace never runs past a device deadline — except that a trace whose
 //! worst-case cost (table costs plus [`MAX_EXTRA`] per instruction) fits in what is left of the
@@ -46,7 +54,7 @@
 //! time is unbounded, still test it.
 
 use super::decode::{self, table};
-use super::exec::handlers::{handler, may_write_memory, reads_cycles, reads_eip, Handler};
+use super::exec::handlers::{self, handler, may_write_memory, reads_cycles, reads_eip, Handler};
 use super::{seg, Bus, Cpu, Fault, Insn};
 
 /// Longest trace, in instructions: enough for the inner loop of the kernel's big-number
@@ -70,6 +78,9 @@ const CHECK_BRANCH: u8 = 4;
 const NEEDS_EIP: u8 = 8;
 /// Make the cycle counter exact before running it (and take the costs out again after).
 const NEEDS_CYCLES: u8 = 16;
+/// The slot after a trace's last instruction: no instruction, it only ends a run of chained
+/// slots.
+const END_SLOT: u8 = 32;
 
 /// One instruction of a trace. The instruction comes first, so the address of the slot is the
 /// handler's `&Insn` argument.
@@ -80,6 +91,11 @@ struct Slot {
     /// The address of the instruction's handler (`handlers::handler`) for the bus type the
     /// cache is bound to (see [`TraceCache::bind`]): one load instead of a table lookup.
     run: usize,
+    /// What the slot before this one continues with, for the same bus type: for a plain slot
+    /// (`check == 0`), the chained form of its handler (`chained`), which runs the instruction
+    /// and continues with the next slot's `chain`; for any other slot, `stop`, which returns
+    /// to the trace loop.
+    chain: usize,
     /// Clock costs from the opcode table of the trace's instructions up to and including this
     /// one.
     spent: u16,
@@ -106,7 +122,8 @@ pub(crate) struct Trace {
     bytes: u16,
     /// Clocks the trace can take at most, string instructions apart.
     worst: u32,
-    slots: [Slot; TRACE_MAX],
+    /// The instructions, then the end slot (`END_SLOT`) at index `n`.
+    slots: [Slot; TRACE_MAX + 1],
 }
 
 /// The trace cache (boxed: about 10.5 MiB, of which a lookup touches only the header and the
@@ -126,7 +143,7 @@ impl TraceCache {
             n: 0,
             bytes: 0,
             worst: 0,
-            slots: [Slot::default(); TRACE_MAX],
+            slots: [Slot::default(); TRACE_MAX + 1],
         };
         let v: Box<[Trace]> = vec![empty; SLOTS].into_boxed_slice();
         match v.try_into() {
@@ -219,6 +236,10 @@ impl Cpu {
 
     /// Runs the instructions of trace `t`, testing the cycle budget after each one if `BUDGET`.
     /// Returns whether execution goes on with the next trace.
+    ///
+    /// Without `BUDGET`, a run of plain slots is one call: each slot's chained handler jumps
+    /// straight to the next one's, and the run comes back here at the first slot with
+    /// something to check (or the end of the trace, or a fault).
     #[inline(always)]
     fn run_slots<const BUDGET: bool, B: Bus>(
         &mut self,
@@ -232,104 +253,82 @@ impl Cpu {
         let mut stamp = bus.code_stamp();
         // `cycles` is the trace's start plus what handlers added; `s.spent` is the rest.
         'again: loop {
-            for s in &t.slots[..t.n as usize] {
-                if s.check == 0 {
-                    // The plain instruction: nothing to make exact before, nothing to look at
-                    // after.
-                    #[cfg(debug_assertions)]
-                    {
-                        self.cycles_behind = true;
-                    }
-                    let result = self.run_slot(bus, s);
-                    #[cfg(debug_assertions)]
-                    {
-                        self.cycles_behind = false;
-                    }
-                    if let Err(f) = result {
-                        self.fault_in_trace(bus, base, s, ip_mask, f);
-                        return false;
-                    }
-                } else {
-                    if s.check & (NEEDS_EIP | NEEDS_CYCLES) != 0 {
-                        if s.check & NEEDS_EIP != 0 {
-                            self.set_eip(base, s, ip_mask);
-                        }
-                        if s.check & NEEDS_CYCLES != 0 {
-                            self.cycles += s.spent as u64;
-                        }
-                    }
-                    #[cfg(debug_assertions)]
-                    {
-                        self.cycles_behind = s.check & NEEDS_CYCLES == 0;
-                    }
-                    let result = self.run_slot(bus, s);
-                    #[cfg(debug_assertions)]
-                    {
-                        self.cycles_behind = false;
-                    }
-                    if let Err(f) = result {
-                        self.fault_in_trace(bus, base, s, ip_mask, f);
-                        return false;
-                    }
-                    if s.check & !NEEDS_EIP != 0 {
-                        if s.check & NEEDS_CYCLES != 0 {
-                            self.cycles -= s.spent as u64;
-                        }
-                        if s.check & CHECK_STOP != 0 {
-                            if self.attention | self.shadow | self.rep_pending {
-                                self.cycles += s.spent as u64;
-                                self.instructions += s.count as u64 - self.rep_pending as u64;
-                                return false;
-                            }
-                            if !BUDGET && self.cycles + s.spent as u64 >= self.slice_end {
-                                // A string instruction that finished past the budget.
-                                self.cycles += s.spent as u64;
-                                self.instructions += s.count as u64;
-                                return false;
-                            }
-                        }
-                        let jumped = s.check & CHECK_BRANCH != 0
-                            && self.eip != base.wrapping_add(s.end as u32) & ip_mask;
-                        // A write to cached code (possibly this trace's) also looks the trace up again.
-                        if jumped
-                            || s.check & CHECK_CODE != 0
-                                && bus.code_stamp() != stamp
-                                && bus.code_epoch(t.tag as u32) != Some(t.epoch)
+            if BUDGET {
+                for s in &t.slots[..t.n as usize] {
+                    if s.check == 0 {
+                        // The plain instruction: nothing to make exact before, nothing to look
+                        // at after.
+                        #[cfg(debug_assertions)]
                         {
-                            self.leave_after(base, s, ip_mask);
-                            self.instructions += s.count as u64;
-                            self.cycles += s.spent as u64;
-                            // A branch back to the start of this trace (a loop that fits in it) runs
-                            // it again without a lookup, when nothing a lookup checks can have
-                            // changed: CS, paging and the budget's reach change only through
-                            // instructions that end a trace, which a pass that loops never reaches,
-                            // and the code must still be this trace's.
-                            if jumped
-                                && self.eip == base
-                                && self.cycles + (t.worst as u64) < self.slice_end
-                            {
-                                let now = bus.code_stamp();
-                                if now == stamp || bus.code_epoch(t.tag as u32) == Some(t.epoch) {
-                                    stamp = now;
-                                    continue 'again;
-                                }
-                            }
-                            return self.cycles < self.slice_end;
+                            self.cycles_behind = true;
                         }
+                        let result = self.run_slot(bus, s);
+                        #[cfg(debug_assertions)]
+                        {
+                            self.cycles_behind = false;
+                        }
+                        if let Err(f) = result {
+                            self.fault_in_trace(bus, base, s, ip_mask, f);
+                            return false;
+                        }
+                    } else {
+                        match self.run_checked::<BUDGET, B>(bus, t, base, s, ip_mask, &mut stamp) {
+                            Flow::Next => {}
+                            Flow::Again => continue 'again,
+                            Flow::Leave(go_on) => return go_on,
+                        }
+                    }
+                    debug_assert!(
+                        !(self.attention | self.shadow | self.rep_pending),
+                        "{:?} needs CHECK_STOP",
+                        s.insn
+                    );
+                    // The budget (`slice_end` is `until`; the field is read instead of keeping
+                    // one more value live across the handler call).
+                    if self.cycles + s.spent as u64 >= self.slice_end {
+                        self.leave_after(base, s, ip_mask);
+                        self.instructions += s.count as u64;
+                        self.cycles += s.spent as u64;
+                        return false;
                     }
                 }
-                debug_assert!(
-                    !(self.attention | self.shadow | self.rep_pending),
-                    "{:?} needs CHECK_STOP",
-                    s.insn
-                );
-                // The budget (`slice_end` is `until`; the field is read instead of keeping one more
-                // value live across the handler call).
-                if BUDGET && self.cycles + s.spent as u64 >= self.slice_end {
-                    self.leave_after(base, s, ip_mask);
-                    self.instructions += s.count as u64;
-                    self.cycles += s.spent as u64;
-                    return false;
+            } else {
+                let mut p = t.slots.as_ptr();
+                loop {
+                    // SAFETY: `p` points into `t.slots`, at most at the end slot (index `n`):
+                    // it starts at the first slot, steps only past slots that are not the end
+                    // slot, and the chain stops at the end slot at the latest.
+                    let mut s = unsafe { &*p };
+                    if s.check == 0 {
+                        #[cfg(debug_assertions)]
+                        {
+                            self.cycles_behind = true;
+                        }
+                        // SAFETY: the slot is plain, so its `chain` is a chained handler for
+                        // bus type `B` (see `chain_of`), which wants a pointer into `t.slots`.
+                        let end = unsafe { chain_of::<B>(s)(self, bus, p) };
+                        #[cfg(debug_assertions)]
+                        {
+                            self.cycles_behind = false;
+                        }
+                        p = end.at;
+                        // SAFETY: the chain returns a slot of the same array.
+                        s = unsafe { &*p };
+                        if let Some(f) = end.fault {
+                            self.fault_in_trace(bus, base, s, ip_mask, f);
+                            return false;
+                        }
+                    }
+                    if s.check & END_SLOT != 0 {
+                        break;
+                    }
+                    match self.run_checked::<BUDGET, B>(bus, t, base, s, ip_mask, &mut stamp) {
+                        Flow::Next => {}
+                        Flow::Again => continue 'again,
+                        Flow::Leave(go_on) => return go_on,
+                    }
+                    // SAFETY: `s` is not the end slot, so the next slot is in the array.
+                    p = unsafe { p.add(1) };
                 }
             }
             if let Some(last) = t.slots[..t.n as usize].last() {
@@ -343,6 +342,85 @@ impl Cpu {
             self.instructions += t.n as u64;
             return true;
         }
+    }
+
+    /// Runs the instruction of slot `s`, which has something to check (`s.check != 0`), with
+    /// what must be exact before it and the checks after it.
+    #[inline(always)]
+    fn run_checked<const BUDGET: bool, B: Bus>(
+        &mut self,
+        bus: &mut B,
+        t: &Trace,
+        base: u32,
+        s: &Slot,
+        ip_mask: u32,
+        stamp: &mut u32,
+    ) -> Flow {
+        if s.check & (NEEDS_EIP | NEEDS_CYCLES) != 0 {
+            if s.check & NEEDS_EIP != 0 {
+                self.set_eip(base, s, ip_mask);
+            }
+            if s.check & NEEDS_CYCLES != 0 {
+                self.cycles += s.spent as u64;
+            }
+        }
+        #[cfg(debug_assertions)]
+        {
+            self.cycles_behind = s.check & NEEDS_CYCLES == 0;
+        }
+        let result = self.run_slot(bus, s);
+        #[cfg(debug_assertions)]
+        {
+            self.cycles_behind = false;
+        }
+        if let Err(f) = result {
+            self.fault_in_trace(bus, base, s, ip_mask, f);
+            return Flow::Leave(false);
+        }
+        if s.check & !NEEDS_EIP != 0 {
+            if s.check & NEEDS_CYCLES != 0 {
+                self.cycles -= s.spent as u64;
+            }
+            if s.check & CHECK_STOP != 0 {
+                if self.attention | self.shadow | self.rep_pending {
+                    self.cycles += s.spent as u64;
+                    self.instructions += s.count as u64 - self.rep_pending as u64;
+                    return Flow::Leave(false);
+                }
+                if !BUDGET && self.cycles + s.spent as u64 >= self.slice_end {
+                    // A string instruction that finished past the budget.
+                    self.cycles += s.spent as u64;
+                    self.instructions += s.count as u64;
+                    return Flow::Leave(false);
+                }
+            }
+            let jumped = s.check & CHECK_BRANCH != 0
+                && self.eip != base.wrapping_add(s.end as u32) & ip_mask;
+            // A write to cached code (possibly this trace's) also looks the trace up again.
+            if jumped
+                || s.check & CHECK_CODE != 0
+                    && bus.code_stamp() != *stamp
+                    && bus.code_epoch(t.tag as u32) != Some(t.epoch)
+            {
+                self.leave_after(base, s, ip_mask);
+                self.instructions += s.count as u64;
+                self.cycles += s.spent as u64;
+                // A branch back to the start of this trace (a loop that fits in it) runs it
+                // again without a lookup, when nothing a lookup checks can have changed: CS,
+                // paging and the budget's reach change only through instructions that end a
+                // trace, which a pass that loops never reaches, and the code must still be this
+                // trace's.
+                if jumped && self.eip == base && self.cycles + (t.worst as u64) < self.slice_end {
+                    let now = bus.code_stamp();
+                    if now == *stamp || bus.code_epoch(t.tag as u32) == Some(t.epoch) {
+                        *stamp = now;
+                        return Flow::Again;
+                    }
+                }
+                return Flow::Leave(self.cycles < self.slice_end);
+            }
+        }
+        Flow::Next
     }
 
     /// Makes EIP (past the instruction) and `start_eip` exact for slot `s` of a trace that
@@ -385,6 +463,15 @@ impl Cpu {
         if s.check & NEEDS_EIP == 0 {
             self.eip = base.wrapping_add(s.end as u32) & ip_mask;
         }
+    }
+
+    /// Sets slot `s`'s `chain` for bus type `B`: its handler's chained form when it is plain.
+    fn set_chain<B: Bus>(s: &mut Slot) {
+        s.chain = if s.check == 0 {
+            Chains::<B>::TABLE[s.insn.handler as usize & (handlers::SLOTS - 1)] as usize
+        } else {
+            stop::<B> as Chain<B> as usize
+        };
     }
 
     /// Decodes a trace at `phys` into `t`; false when not even the first instruction decodes
@@ -439,6 +526,7 @@ impl Cpu {
             if reads_cycles(s.insn.handler) {
                 s.check |= NEEDS_CYCLES;
             }
+            Self::set_chain::<B>(s);
             pos += s.insn.len as usize;
             n += 1;
             s.count = n as u8;
@@ -451,6 +539,9 @@ impl Cpu {
             t.tag = 1 << 33;
             return false;
         }
+        let end = &mut t.slots[n];
+        end.check = END_SLOT;
+        Self::set_chain::<B>(end);
         bus.mark_code(phys, pos as u32);
         // At most 65,535 + TRACE_MAX × MAX_EXTRA.
         t.worst = worst as u32;
@@ -489,6 +580,96 @@ fn may_stop(i: &Insn) -> bool {
     let fpu = matches!(i.op, 0xD8..=0xDF | 0x9B | 0x1AE);
     string || fpu || ends_trace(i) && !plain_transfer
 }
+
+/// Where a run of chained slots stopped: at the first slot with something to check (or the
+/// end slot), not yet run, or at the slot whose instruction faulted.
+struct ChainEnd {
+    at: *const Slot,
+    fault: Option<Fault>,
+}
+
+/// How a trace loop goes on after a slot with checks.
+enum Flow {
+    /// With the next slot.
+    Next,
+    /// With the trace's first slot (a loop inside the trace).
+    Again,
+    /// Out of the trace; whether the caller goes on with another trace.
+    Leave(bool),
+}
+
+/// A slot's chained handler: runs slot `s` and the plain slots after it (see `Slot::chain`).
+/// `s` points into a trace's `slots`, and may be stepped through that array.
+type Chain<B> = unsafe fn(&mut Cpu, &mut B, *const Slot) -> ChainEnd;
+
+/// The chain entry of slot `s`.
+///
+/// # Safety
+/// The slot must have been built for bus type `B` (which `TraceCache::bind` ensures).
+#[inline(always)]
+unsafe fn chain_of<B: Bus>(s: &Slot) -> Chain<B> {
+    // SAFETY: `set_chain::<B>` stored the address of a `Chain<B>`.
+    unsafe { std::mem::transmute::<usize, Chain<B>>(s.chain) }
+}
+
+/// The chained form of handler `ID`: runs the instruction and, unless it faulted, jumps to the
+/// next slot's chain entry (a tail call: the run of plain slots is one call from the trace
+/// loop, and each handler has its own indirect jump to predict).
+///
+/// # Safety
+/// `s` points into a trace's `slots` at a plain slot built for bus type `B`, so another slot
+/// (at the latest the end slot) follows it.
+unsafe fn chained<B: Bus, const ID: u16>(cpu: &mut Cpu, bus: &mut B, s: *const Slot) -> ChainEnd {
+    let run: Handler<B> = const { handlers::Table::<B>::HANDLERS[ID as usize] };
+    // SAFETY: `s` points at a slot (the caller's promise).
+    if let Err(fault) = run(cpu, bus, unsafe { &(*s).insn }) {
+        return ChainEnd {
+            at: s,
+            fault: Some(fault),
+        };
+    }
+    debug_assert!(
+        !(cpu.attention | cpu.shadow | cpu.rep_pending),
+        "handler {ID} needs CHECK_STOP"
+    );
+    // SAFETY: a plain slot is followed by another slot of the same array, built for `B`.
+    unsafe {
+        let next = s.add(1);
+        chain_of::<B>(&*next)(cpu, bus, next)
+    }
+}
+
+/// The chain entry of a slot with checks (and of the end slot): back to the trace loop.
+///
+/// # Safety
+/// None needed; the type is that of every chain entry.
+unsafe fn stop<B: Bus>(_: &mut Cpu, _: &mut B, s: *const Slot) -> ChainEnd {
+    ChainEnd { at: s, fault: None }
+}
+
+/// The chained form of every handler id, for bus type `B`.
+struct Chains<B>(std::marker::PhantomData<B>);
+
+impl<B: Bus> Chains<B> {
+    const TABLE: [Chain<B>; handlers::SLOTS] = chain_table::<B>();
+}
+
+const fn chain_table<B: Bus>() -> [Chain<B>; handlers::SLOTS] {
+    let mut t: [Chain<B>; handlers::SLOTS] = [stop::<B>; handlers::SLOTS];
+    // Entries `16 * hi + lo` for the listed `hi`: `chained::<B, id>` for every id in use.
+    macro_rules! rows {
+        ($($hi:literal)*) => {
+            $( rows!(@ $hi, [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15]); )*
+        };
+        (@ $hi:literal, [$($lo:literal)*]) => {
+            $( t[$hi * 16 + $lo] = chained::<B, { $hi * 16 + $lo }>; )*
+        };
+    }
+    rows!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29);
+    t
+}
+
+const _: () = assert!(handlers::id::COUNT as usize <= 30 * 16);
 
 #[cfg(test)]
 mod tests {

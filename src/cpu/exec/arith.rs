@@ -85,6 +85,7 @@ impl Cpu {
     }
 
     /// `op r/m, reg` with a register r/m (00, 01, 08, …, 39; 84/85 as TEST).
+    #[inline(always)]
     pub(crate) fn alu_eg_r<const K: u8, const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -98,6 +99,7 @@ impl Cpu {
     }
 
     /// `op r/m, reg` with a memory r/m.
+    #[inline(always)]
     pub(crate) fn alu_eg_m<const K: u8, const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -115,6 +117,7 @@ impl Cpu {
     }
 
     /// `op reg, r/m` with a register r/m (02, 03, 0A, …, 3B).
+    #[inline(always)]
     pub(crate) fn alu_ge_r<const K: u8, const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -128,6 +131,7 @@ impl Cpu {
     }
 
     /// `op reg, r/m` with a memory r/m.
+    #[inline(always)]
     pub(crate) fn alu_ge_m<const K: u8, const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -143,6 +147,7 @@ impl Cpu {
     }
 
     /// `op AL/AX/EAX, imm` (04, 05, 0C, …, 3D; A8/A9 as TEST).
+    #[inline(always)]
     pub(crate) fn alu_ai<const K: u8, const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -167,6 +172,7 @@ impl Cpu {
     }
 
     /// Group 1 (80–83) with a register r/m.
+    #[inline(always)]
     pub(crate) fn alu_ei_r<const K: u8, const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -180,6 +186,7 @@ impl Cpu {
     }
 
     /// Group 1 with a memory r/m.
+    #[inline(always)]
     pub(crate) fn alu_ei_m<const K: u8, const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -211,6 +218,7 @@ impl Cpu {
     }
 
     /// INC r / DEC r (40–4F): the register is in the opcode.
+    #[inline(always)]
     pub(crate) fn incdec_o<const DEC: bool, const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -223,6 +231,7 @@ impl Cpu {
     }
 
     /// INC r/m / DEC r/m (FE, FF /0 /1) with a register r/m.
+    #[inline(always)]
     pub(crate) fn incdec_e_r<const DEC: bool, const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -234,6 +243,7 @@ impl Cpu {
     }
 
     /// INC r/m / DEC r/m with a memory r/m.
+    #[inline(always)]
     pub(crate) fn incdec_e_m<const DEC: bool, const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -244,6 +254,7 @@ impl Cpu {
     }
 
     /// IMUL reg, r/m, imm (69; 6B sign-extends a byte) with a register r/m.
+    #[inline(always)]
     pub(crate) fn imul_gei_r<const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -254,6 +265,7 @@ impl Cpu {
     }
 
     /// IMUL reg, r/m, imm with a memory r/m.
+    #[inline(always)]
     pub(crate) fn imul_gei_m<const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -266,6 +278,7 @@ impl Cpu {
     }
 
     /// IMUL reg, r/m (0F AF) with a register r/m.
+    #[inline(always)]
     pub(crate) fn imul_ge_r<const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -277,6 +290,7 @@ impl Cpu {
     }
 
     /// IMUL reg, r/m (0F AF) with a memory r/m.
+    #[inline(always)]
     pub(crate) fn imul_ge_m<const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -678,6 +692,7 @@ impl Cpu {
     }
 
     /// Shift group (C0, C1, D0–D3) with a register r/m.
+    #[inline(always)]
     pub(crate) fn shift_e_r<const K: u8, const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -692,6 +707,7 @@ impl Cpu {
 
     /// Shift group with a register r/m and an immediate count (C0, C1: 80186 and later, which
     /// use the count's low five bits; the 8086 decodes these opcodes as RET).
+    #[inline(always)]
     pub(crate) fn shift_e_r_imm<const K: u8, const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -708,6 +724,7 @@ impl Cpu {
     }
 
     /// Shift group with a memory r/m.
+    #[inline(always)]
     pub(crate) fn shift_e_m<const K: u8, const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,

@@ -6,6 +6,7 @@ use crate::cpu::{reg, Bus, Cpu, Fault, Insn};
 
 impl Cpu {
     /// MOV r/m, reg (88, 89) with a register r/m.
+    #[inline(always)]
     pub(crate) fn mov_eg_r<const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -16,6 +17,7 @@ impl Cpu {
     }
 
     /// MOV r/m, reg with a memory r/m (addressed as `EA` says, see [`Cpu::ea_form`]).
+    #[inline(always)]
     pub(crate) fn mov_eg_m<const EA: u8, const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -26,6 +28,7 @@ impl Cpu {
     }
 
     /// MOV reg, r/m (8A, 8B) with a register r/m.
+    #[inline(always)]
     pub(crate) fn mov_ge_r<const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -36,6 +39,7 @@ impl Cpu {
     }
 
     /// MOV reg, r/m with a memory r/m (addressed as `EA` says, see [`Cpu::ea_form`]).
+    #[inline(always)]
     pub(crate) fn mov_ge_m<const EA: u8, const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -46,12 +50,14 @@ impl Cpu {
     }
 
     /// MOV r, imm (B0–BF): the register is in the opcode.
+    #[inline(always)]
     pub(crate) fn mov_oi<const S: u8, B: Bus>(&mut self, _: &mut B, i: &Insn) -> Result<(), Fault> {
         self.set_reg((i.op & 7) as u8, S, i.imm);
         Ok(())
     }
 
     /// MOV r/m, imm (C6, C7) with a register r/m.
+    #[inline(always)]
     pub(crate) fn mov_ei_r<const S: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -62,6 +68,7 @@ impl Cpu {
     }
 
     /// MOV r/m, imm with a memory r/m.
+    #[inline(always)]
     pub(crate) fn mov_ei_m<const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -72,12 +79,14 @@ impl Cpu {
     }
 
     /// LEA reg, m (8D); the register form was turned into #UD by the decoder.
+    #[inline(always)]
     pub(crate) fn lea<const S: u8, B: Bus>(&mut self, _: &mut B, i: &Insn) -> Result<(), Fault> {
         self.set_reg(i.reg(), S, self.ea(i));
         Ok(())
     }
 
     /// PUSH r (50–57).
+    #[inline(always)]
     pub(crate) fn push_o<const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -94,6 +103,7 @@ impl Cpu {
     }
 
     /// POP r (58–5F).
+    #[inline(always)]
     pub(crate) fn pop_o<const S: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -110,6 +120,7 @@ impl Cpu {
 impl Cpu {
     /// MOVZX/MOVSX with a register source: `SRC` bytes (1, 2) widened, zero- or
     /// sign-extended, into a `D`-byte register (2, 4).
+    #[inline(always)]
     pub(crate) fn movx_r<const SIGNED: bool, const SRC: u8, const D: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -121,6 +132,7 @@ impl Cpu {
     }
 
     /// MOVZX/MOVSX with a memory source.
+    #[inline(always)]
     pub(crate) fn movx_m<const SIGNED: bool, const SRC: u8, const D: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -133,6 +145,7 @@ impl Cpu {
     }
 
     /// CMOVcc reg, reg.
+    #[inline(always)]
     pub(crate) fn cmov_r<const CC: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -149,6 +162,7 @@ impl Cpu {
     /// faults even when nothing is moved; a false condition leaves the destination as it was
     /// (its upper half included: zero-extension of a 32-bit destination happens only in
     /// 64-bit mode).
+    #[inline(always)]
     pub(crate) fn cmov_m<const CC: u8, B: Bus>(
         &mut self,
         bus: &mut B,
@@ -164,6 +178,7 @@ impl Cpu {
     }
 
     /// SETcc r8.
+    #[inline(always)]
     pub(crate) fn setcc_r<const CC: u8, B: Bus>(
         &mut self,
         _: &mut B,
@@ -175,6 +190,7 @@ impl Cpu {
     }
 
     /// SETcc m8.
+    #[inline(always)]
     pub(crate) fn setcc_m<const CC: u8, B: Bus>(
         &mut self,
         bus: &mut B,

@@ -159,7 +159,7 @@ pub(crate) fn reads_cycles(handler: u16) -> bool {
 }
 
 /// Table length: a power of two, so masking the id replaces a bounds check.
-const SLOTS: usize = 512;
+pub(crate) const SLOTS: usize = 512;
 const _: () = assert!(id::COUNT as usize <= SLOTS);
 
 /// Size index of an operand size in bytes (1, 2, 4 → 0, 1, 2).
@@ -292,10 +292,11 @@ pub(crate) fn may_write_memory(i: &Insn) -> bool {
 }
 
 /// The handler table for bus type `B`.
-struct Table<B>(std::marker::PhantomData<B>);
+pub(crate) struct Table<B>(std::marker::PhantomData<B>);
 
 impl<B: Bus> Table<B> {
-    const HANDLERS: [Handler<B>; SLOTS] = build::<B>();
+    /// Entry `id` is the handler of id `id` (the switch for ids no family uses).
+    pub(crate) const HANDLERS: [Handler<B>; SLOTS] = build::<B>();
 }
 
 /// Runs handler `id`.
