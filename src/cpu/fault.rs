@@ -76,6 +76,21 @@ impl Fault {
             None => Fault(NonZeroU32::MIN),
         }
     }
+    /// The packed word, never zero and always with bit 8 set.
+    #[inline(always)]
+    pub(crate) const fn word(self) -> u32 {
+        self.0.get()
+    }
+    /// The fault whose packed word is `w`, or `None` for a word that is no fault's (bit 8
+    /// clear): so a word can carry either a fault or a small code of the caller's own.
+    #[inline(always)]
+    pub(crate) const fn from_word(w: u32) -> Option<Fault> {
+        if w & PRESENT != 0 {
+            Some(Fault::pack(w))
+        } else {
+            None
+        }
+    }
     /// Interrupt vector.
     #[inline(always)]
     pub const fn vector(self) -> u8 {

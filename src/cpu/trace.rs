@@ -39,13 +39,17 @@
 //!   the plain instruction pays nothing for its time, and the counter any handler, device or
 //!   fault sees is the same as when every instruction adds its own cost.
 //!
-//! Plain slots (nothing to check) are *chained*: each keeps, besides its handler, the address
-//! of the handler's chained form (`chained::<B, ID>`, the handler inlined), which runs the
-//! instruction and then tail-calls the next slot's chained form. A slot with checks, and the end
-//! slot after the last instruction, has `stop` there, which returns to the trace loop. So a run
-//! of plain instructions costs the loop one call, and each handler ends in an indirect jump of
-//! its own, which the host predicts far better than the loop's one shared call. The depth is
-//! bounded by the trace's length, so builds that make real calls of the tail calls stay safe.
+//! Slots are *chained* where they can be: each keeps, besides its handler, the address of the
+//! handler's chained form (`chained::<B, ID, STORE>`, the handler inlined), which runs the
+//! instruction and then tail-calls the next slot's chained form. That covers the plain slots,
+//! the slots whose only check is for stores (the chained form tests the code stamp itself and
+//! stops the chain when the store wrote the trace's page) and Jcc (the chained form tests the
+//! condition: not taken, it goes on; taken, it stops before the slot, and the trace loop runs
+//! the jump). Any other slot, and the end slot after the last instruction, has `stop` there,
+//! which returns to the trace loop. So a run of chained instructions costs the loop one call,
+//! and each handler ends in an indirect jump of its own, which the host predicts far better
+//! than the loop's one shared call. The depth is bounded by the trace's length, so builds that
+//! make real calls of the tail calls stay safe.
 //!
 //! Faults return from the handler as `Err` and end the trace. The cycle budget is checked after
 //! every instruction, so a trace never runs past a device deadline — except that a trace whose
@@ -91,10 +95,10 @@ struct Slot {
     /// The address of the instruction's handler (`handlers::handler`) for the bus type the
     /// cache is bound to (see [`TraceCache::bind`]): one load instead of a table lookup.
     run: usize,
-    /// What the slot before this one continues with, for the same bus type: for a plain slot
-    /// (`check == 0`), the chained form of its handler (`chained`), which runs the instruction
-    /// and continues with the next slot's `chain`; for any other slot, `stop`, which returns
-    /// to the trace loop.
+    /// What the slot before this one continues with, for the same bus type: the chained form
+    /// of the handler (`chained`), which runs the instruction and continues with the next
+    /// slot's `chain`, for a plain slot, a slot whose only check is for stores, and a Jcc; for
+    /// any other slot, `stop`, which returns to the trace loop.
     chain: usize,
     /// Clock costs from the opcode table of the trace's instructions up to and including this
     /// one.
@@ -105,6 +109,8 @@ struct Slot {
     count: u8,
     /// Offset of the next instruction from the start of the trace.
     end: u16,
+    /// Whether `chain` is a chained form (not `stop`): the trace loop enters the chain here.
+    linked: bool,
 }
 
 /// One trace. The header comes first and the trace starts a cache line, so that the lookup's
@@ -297,31 +303,44 @@ impl Cpu {
                 loop {
                     // SAFETY: `p` points into `t.slots`, at most at the end slot (index `n`):
                     // it starts at the first slot, steps only past slots that are not the end
-                    // slot, and the chain stops at the end slot at the latest.
+                    // slot, and a chain stops at the end slot at the latest.
                     let mut s = unsafe { &*p };
-                    if s.check == 0 {
+                    if s.linked {
                         #[cfg(debug_assertions)]
                         {
                             self.cycles_behind = true;
                         }
-                        // SAFETY: the slot is plain, so its `chain` is a chained handler for
-                        // bus type `B` (see `chain_of`), which wants a pointer into `t.slots`.
-                        let end = unsafe { chain_of::<B>(s)(self, bus, p) };
+                        let watch = Watch {
+                            stamp,
+                            page: t.tag as u32,
+                            epoch: t.epoch,
+                        };
+                        // SAFETY: the slot is linked, so its `chain` is a chained form for bus
+                        // type `B` (see `set_chain`), which wants a pointer into `t.slots`.
+                        let end = unsafe { chain_of::<B>(s)(self, bus, p, &watch) };
                         #[cfg(debug_assertions)]
                         {
                             self.cycles_behind = false;
                         }
                         p = end.at;
-                        // SAFETY: the chain returns a slot of the same array.
+                        // SAFETY: a chain stops at a slot of the same array.
                         s = unsafe { &*p };
-                        if let Some(f) = end.fault {
-                            self.fault_in_trace(bus, base, s, ip_mask, f);
-                            return false;
+                        if end.why != 0 {
+                            if let Some(f) = Fault::from_word(end.why) {
+                                self.fault_in_trace(bus, base, s, ip_mask, f);
+                                return false;
+                            }
+                            // The store wrote this trace's code: look the next one up afresh.
+                            self.leave_after(base, s, ip_mask);
+                            self.instructions += s.count as u64;
+                            self.cycles += s.spent as u64;
+                            return self.cycles < self.slice_end;
                         }
                     }
                     if s.check & END_SLOT != 0 {
                         break;
                     }
+                    // A slot with checks, or a Jcc whose chained form found it taken.
                     match self.run_checked::<BUDGET, B>(bus, t, base, s, ip_mask, &mut stamp) {
                         Flow::Next => {}
                         Flow::Again => continue 'again,
@@ -332,7 +351,13 @@ impl Cpu {
                 }
             }
             if let Some(last) = t.slots[..t.n as usize].last() {
-                self.leave_after(base, last, ip_mask);
+                // A linked Jcc that gets here was not taken, and its chained form skipped the
+                // handler, which would have made EIP exact.
+                if last.linked {
+                    self.eip = base.wrapping_add(last.end as u32) & ip_mask;
+                } else {
+                    self.leave_after(base, last, ip_mask);
+                }
                 self.cycles += last.spent as u64;
             }
             debug_assert!(
@@ -465,13 +490,19 @@ impl Cpu {
         }
     }
 
-    /// Sets slot `s`'s `chain` for bus type `B`: its handler's chained form when it is plain.
+    /// Sets slot `s`'s `chain` for bus type `B` (see `Slot::chain`).
     fn set_chain<B: Bus>(s: &mut Slot) {
-        s.chain = if s.check == 0 {
-            Chains::<B>::TABLE[s.insn.handler as usize & (handlers::SLOTS - 1)] as usize
-        } else {
-            stop::<B> as Chain<B> as usize
+        let id = s.insn.handler as usize & (handlers::SLOTS - 1);
+        let jcc = jcc_condition(s.insn.handler).is_some();
+        let chain = match s.check {
+            0 => Some(Chains::<B>::PLAIN[id]),
+            CHECK_CODE => Some(Chains::<B>::STORING[id]),
+            c if jcc && c == CHECK_BRANCH | NEEDS_EIP => Some(Chains::<B>::PLAIN[id]),
+            _ => None,
         };
+        s.linked = chain.is_some();
+        let chain = chain.unwrap_or(stop::<B>);
+        s.chain = chain as usize;
     }
 
     /// Decodes a trace at `phys` into `t`; false when not even the first instruction decodes
@@ -581,11 +612,33 @@ fn may_stop(i: &Insn) -> bool {
     string || fpu || ends_trace(i) && !plain_transfer
 }
 
-/// Where a run of chained slots stopped: at the first slot with something to check (or the
-/// end slot), not yet run, or at the slot whose instruction faulted.
+/// Where a run of chained slots stopped (two words, returned in registers):
+/// - `why == 0`: before slot `at`, which has something to check (or is the end slot, or a
+///   taken conditional branch) and has not run;
+/// - `why == WRITTEN`: after slot `at`, a store that wrote the trace's own code;
+/// - otherwise `why` is the word of the fault the instruction at `at` raised.
 struct ChainEnd {
     at: *const Slot,
-    fault: Option<Fault>,
+    why: u32,
+}
+
+/// `ChainEnd::why` after a store to the trace's code (no fault's word: bit 8 is clear).
+const WRITTEN: u32 = 1;
+
+impl ChainEnd {
+    /// Stopped before slot `at`.
+    #[inline(always)]
+    fn before(at: *const Slot) -> ChainEnd {
+        ChainEnd { at, why: 0 }
+    }
+}
+
+/// What a chain of a trace watches for: a write to the trace's code page (the bus's code stamp
+/// moved and the page's epoch is no longer the trace's).
+struct Watch {
+    stamp: u32,
+    page: u32,
+    epoch: u32,
 }
 
 /// How a trace loop goes on after a slot with checks.
@@ -598,9 +651,9 @@ enum Flow {
     Leave(bool),
 }
 
-/// A slot's chained handler: runs slot `s` and the plain slots after it (see `Slot::chain`).
+/// A slot's chained handler: runs slot `s` and the chained slots after it (see `Slot::chain`).
 /// `s` points into a trace's `slots`, and may be stepped through that array.
-type Chain<B> = unsafe fn(&mut Cpu, &mut B, *const Slot) -> ChainEnd;
+type Chain<B> = unsafe fn(&mut Cpu, &mut B, *const Slot, &Watch) -> ChainEnd;
 
 /// The chain entry of slot `s`.
 ///
@@ -612,57 +665,95 @@ unsafe fn chain_of<B: Bus>(s: &Slot) -> Chain<B> {
     unsafe { std::mem::transmute::<usize, Chain<B>>(s.chain) }
 }
 
-/// The chained form of handler `ID`: runs the instruction and, unless it faulted, jumps to the
-/// next slot's chain entry (a tail call: the run of plain slots is one call from the trace
-/// loop, and each handler has its own indirect jump to predict).
-///
-/// # Safety
-/// `s` points into a trace's `slots` at a plain slot built for bus type `B`, so another slot
-/// (at the latest the end slot) follows it.
-unsafe fn chained<B: Bus, const ID: u16>(cpu: &mut Cpu, bus: &mut B, s: *const Slot) -> ChainEnd {
-    let run: Handler<B> = const { handlers::Table::<B>::HANDLERS[ID as usize] };
-    // SAFETY: `s` points at a slot (the caller's promise).
-    if let Err(fault) = run(cpu, bus, unsafe { &(*s).insn }) {
-        return ChainEnd {
-            at: s,
-            fault: Some(fault),
-        };
-    }
-    debug_assert!(
-        !(cpu.attention | cpu.shadow | cpu.rep_pending),
-        "handler {ID} needs CHECK_STOP"
-    );
-    // SAFETY: a plain slot is followed by another slot of the same array, built for `B`.
-    unsafe {
-        let next = s.add(1);
-        chain_of::<B>(&*next)(cpu, bus, next)
+/// Whether handler `id` is a Jcc, and then its condition code.
+const fn jcc_condition(id: u16) -> Option<u8> {
+    if id >= handlers::id::JCC_SHORT && id < handlers::id::JCC_SHORT + 16 {
+        Some((id - handlers::id::JCC_SHORT) as u8)
+    } else if id >= handlers::id::JCC_NEAR && id < handlers::id::JCC_NEAR + 16 {
+        Some((id - handlers::id::JCC_NEAR) as u8)
+    } else {
+        None
     }
 }
 
-/// The chain entry of a slot with checks (and of the end slot): back to the trace loop.
+/// The chained form of handler `ID`: runs the instruction and, unless it faulted, jumps to the
+/// next slot's chain entry (a tail call: the run of chained slots is one call from the trace
+/// loop, and each handler has its own indirect jump to predict). With `STORE`, the instruction
+/// may store, and the chain stops after it if it wrote the trace's page.
+///
+/// A Jcc's chained form only tests the condition: not taken, the handler would do nothing but
+/// what the chain does anyway (go on with the next slot); taken, it stops before the slot, and
+/// the trace loop runs the handler with EIP exact.
+///
+/// # Safety
+/// `s` points into a trace's `slots` at a slot built for bus type `B` that is not the end slot,
+/// so another slot (at the latest the end slot) follows it.
+unsafe fn chained<B: Bus, const ID: u16, const STORE: bool>(
+    cpu: &mut Cpu,
+    bus: &mut B,
+    s: *const Slot,
+    watch: &Watch,
+) -> ChainEnd {
+    if let Some(cc) = const { jcc_condition(ID) } {
+        if cpu.flags.cond(cc) {
+            return ChainEnd::before(s);
+        }
+    } else {
+        let run: Handler<B> = const { handlers::Table::<B>::HANDLERS[ID as usize] };
+        // SAFETY: `s` points at a slot (the caller's promise).
+        if let Err(fault) = run(cpu, bus, unsafe { &(*s).insn }) {
+            return ChainEnd {
+                at: s,
+                why: fault.word(),
+            };
+        }
+        debug_assert!(
+            !(cpu.attention | cpu.shadow | cpu.rep_pending),
+            "handler {ID} needs CHECK_STOP"
+        );
+        if STORE
+            && bus.code_stamp() != watch.stamp
+            && bus.code_epoch(watch.page) != Some(watch.epoch)
+        {
+            return ChainEnd {
+                at: s,
+                why: WRITTEN,
+            };
+        }
+    }
+    // SAFETY: the slot is followed by another slot of the same array, built for `B`.
+    unsafe {
+        let next = s.add(1);
+        chain_of::<B>(&*next)(cpu, bus, next, watch)
+    }
+}
+
+/// The chain entry of a slot the trace loop runs itself (and of the end slot).
 ///
 /// # Safety
 /// None needed; the type is that of every chain entry.
-unsafe fn stop<B: Bus>(_: &mut Cpu, _: &mut B, s: *const Slot) -> ChainEnd {
-    ChainEnd { at: s, fault: None }
+unsafe fn stop<B: Bus>(_: &mut Cpu, _: &mut B, s: *const Slot, _: &Watch) -> ChainEnd {
+    ChainEnd::before(s)
 }
 
-/// The chained form of every handler id, for bus type `B`.
+/// The chained forms of every handler id, for bus type `B`: for plain slots and Jcc (`PLAIN`),
+/// and for slots whose only check is for stores (`STORING`).
 struct Chains<B>(std::marker::PhantomData<B>);
 
 impl<B: Bus> Chains<B> {
-    const TABLE: [Chain<B>; handlers::SLOTS] = chain_table::<B>();
+    const PLAIN: [Chain<B>; handlers::SLOTS] = chain_table::<B, false>();
+    const STORING: [Chain<B>; handlers::SLOTS] = chain_table::<B, true>();
 }
 
-const fn chain_table<B: Bus>() -> [Chain<B>; handlers::SLOTS] {
+const fn chain_table<B: Bus, const STORE: bool>() -> [Chain<B>; handlers::SLOTS] {
     let mut t: [Chain<B>; handlers::SLOTS] = [stop::<B>; handlers::SLOTS];
-    // Entries `16 * hi + lo` for the listed `hi`: `chained::<B, id>` for every id in use.
+    // Entries `16 * hi + lo` for the listed `hi`: `chained::<B, id, STORE>` for every id in use.
     macro_rules! rows {
         ($($hi:literal)*) => {
             $( rows!(@ $hi, [0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15]); )*
         };
         (@ $hi:literal, [$($lo:literal)*]) => {
-            $( t[$hi * 16 + $lo] = chained::<B, { $hi * 16 + $lo }>; )*
+            $( t[$hi * 16 + $lo] = chained::<B, { $hi * 16 + $lo }, STORE>; )*
         };
     }
     rows!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29);
@@ -697,6 +788,10 @@ mod tests {
         0x31, 0xDB, 0xB9, 0x03, 0x00, 0x88, 0x0E, 0x0F, 0x10, 0x83, 0xF9, 0x00, 0x74, 0x0B, 0xB0,
         0xEE, 0x00, 0xC3, 0xE2, 0xF1, 0x88, 0xD8, 0xE6, 0xF4, 0xF4, 0xF4,
     ];
+
+    /// An instruction limit far beyond the test programs, so that the budget (which the limit
+    /// sets) leaves room for whole traces and they run chained, not instruction by instruction.
+    const BIG: u64 = 100_000_000;
 
     fn run(code: &[u8], decode_cache: bool) -> (Stop, u64) {
         run_for(code, decode_cache, 1000)
@@ -757,6 +852,7 @@ mod tests {
     fn a_loop_of_one_trace_sees_its_own_patches() {
         // 2 + 5 iterations of 3 + the 2 up to and including the OUT.
         assert_eq!(run(&PATCH_OWN_LOOP, true), (Stop::Exit(15), 19));
+        assert_eq!(run_for(&PATCH_OWN_LOOP, true, BIG), (Stop::Exit(15), 19));
         assert_eq!(run(&PATCH_OWN_LOOP, false), (Stop::Exit(15), 19));
     }
 
@@ -795,9 +891,52 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_that_ends_on_a_jcc_not_taken_goes_on_after_it() {
+        // `xor ax, ax`, 62 × `inc ax`, then `jz` as the 64th instruction (TRACE_MAX): the
+        // chain skips the Jcc's handler, and EIP must still move past it.
+        let mut code = vec![0x31, 0xC0];
+        code.extend([0x40; 62]);
+        code.extend([0x74, 0x03]); // jz +3 (to the second OUT): not taken
+        code.extend([0xE6, 0xF4, 0xF4]); // out 0xF4, al; hlt
+        code.extend([0xB0, 0xEE, 0xE6, 0xF4, 0xF4]); // mov al, 0xEE; out 0xF4, al; hlt
+        assert_eq!(run_for(&code, true, BIG), (Stop::Exit(62), 65));
+        assert_eq!(run_for(&code, false, BIG), (Stop::Exit(62), 65));
+    }
+
+    /// A load that faults in the middle of a chain (a word at offset 0xFFFF: #GP in real mode),
+    /// whose handler reports the low byte of the IP it finds on the stack:
+    ///
+    /// ```text
+    /// 1000  xor ax, ax
+    /// 1002  mov ds, ax
+    /// 1004  mov word [0x34], 0x1100  ; vector 13 -> 0000:1100
+    /// 100A  mov word [0x36], 0
+    /// 1010  inc ax
+    /// 1011  inc ax
+    /// 1012  mov bx, [0xFFFF]         ; #GP
+    /// 1016  hlt
+    /// 1100  pop ax                   ; the faulting instruction's IP
+    /// 1101  out 0xF4, al
+    /// 1103  hlt
+    /// ```
+    #[test]
+    fn a_fault_inside_a_chain_reports_its_own_instruction() {
+        let mut code = vec![
+            0x31, 0xC0, 0x8E, 0xD8, 0xC7, 0x06, 0x34, 0x00, 0x00, 0x11, 0xC7, 0x06, 0x36, 0x00,
+            0x00, 0x00, 0x40, 0x40, 0x8B, 0x1E, 0xFF, 0xFF, 0xF4,
+        ];
+        code.resize(0x100, 0x90);
+        code.extend([0x58, 0xE6, 0xF4, 0xF4]);
+        assert_eq!(run_for(&code, true, BIG), (Stop::Exit(0x12), 8));
+        assert_eq!(run_for(&code, false, BIG), (Stop::Exit(0x12), 8));
+    }
+
+    #[test]
     fn code_patched_ahead_in_the_same_trace_runs_patched() {
         // 2 + 3 iterations of 6 + the 2 up to and including the OUT.
         assert_eq!(run(&PATCH_AHEAD, true), (Stop::Exit(6), 22));
+        // With room for whole traces, the patching store runs chained.
+        assert_eq!(run_for(&PATCH_AHEAD, true, BIG), (Stop::Exit(6), 22));
         assert_eq!(run(&PATCH_AHEAD, false), (Stop::Exit(6), 22));
     }
 }
