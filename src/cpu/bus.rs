@@ -16,6 +16,8 @@ pub trait Bus {
     /// 1–4). The CPU's traces keep the addresses of the instruction handlers compiled for one
     /// bus type, and drop them when a run uses another type.
     const TRACE_ID: u8;
+    /// Whether memory accesses may take only their plain path (see [`FastOnly`]).
+    const FAST_ONLY: bool = false;
 
     /// Reads a byte of physical memory.
     fn read8(&mut self, addr: u32) -> u8;
@@ -108,4 +110,97 @@ pub trait Bus {
     /// was cleared. The PC routes it to IRQ 13.
     #[inline]
     fn fpu_error(&mut self, _asserted: bool) {}
+}
+
+/// Bus `B` for handlers that may take only the plain path of a memory access: where the
+/// access would need its slow path (a TLB miss, a segment check that fails, MMIO, a page
+/// crossing, …), the access does nothing and the handler returns [`Fault::RETRY`] before it
+/// changed anything, so the same instruction can run again with `B` itself. Trace chains run
+/// memory instructions this way: their compiled form has no call on the fast path, so it needs
+/// no saved registers and no stack frame.
+///
+/// [`Fault::RETRY`]: crate::cpu::Fault::RETRY
+#[repr(transparent)]
+pub(crate) struct FastOnly<B>(B);
+
+impl<B: Bus> FastOnly<B> {
+    /// `bus` seen as a `FastOnly` bus.
+    #[inline(always)]
+    pub(crate) fn wrap(bus: &mut B) -> &mut FastOnly<B> {
+        // SAFETY: `FastOnly<B>` is a transparent wrapper of `B`.
+        unsafe { &mut *(bus as *mut B as *mut FastOnly<B>) }
+    }
+}
+
+impl<B: Bus> Bus for FastOnly<B> {
+    const TRACE_ID: u8 = B::TRACE_ID;
+    const FAST_ONLY: bool = true;
+    #[inline(always)]
+    fn read8(&mut self, addr: u32) -> u8 {
+        self.0.read8(addr)
+    }
+    #[inline(always)]
+    fn write8(&mut self, addr: u32, value: u8) {
+        self.0.write8(addr, value)
+    }
+    #[inline(always)]
+    fn read16(&mut self, addr: u32) -> u16 {
+        self.0.read16(addr)
+    }
+    #[inline(always)]
+    fn read32(&mut self, addr: u32) -> u32 {
+        self.0.read32(addr)
+    }
+    #[inline(always)]
+    fn write16(&mut self, addr: u32, value: u16) {
+        self.0.write16(addr, value)
+    }
+    #[inline(always)]
+    fn write32(&mut self, addr: u32, value: u32) {
+        self.0.write32(addr, value)
+    }
+    #[inline(always)]
+    fn code_window(&mut self, addr: u32) -> &[u8] {
+        self.0.code_window(addr)
+    }
+    #[inline(always)]
+    fn code_epoch(&self, addr: u32) -> Option<u32> {
+        self.0.code_epoch(addr)
+    }
+    #[inline(always)]
+    fn mark_code(&mut self, addr: u32, len: u32) {
+        self.0.mark_code(addr, len)
+    }
+    #[inline(always)]
+    fn code_stamp(&self) -> u32 {
+        self.0.code_stamp()
+    }
+    #[inline(always)]
+    fn direct_page(&mut self, addr: u32) -> Option<(*mut u8, bool)> {
+        self.0.direct_page(addr)
+    }
+    #[inline(always)]
+    fn direct_generation(&self) -> u64 {
+        self.0.direct_generation()
+    }
+    #[inline(always)]
+    fn io_read(&mut self, port: u16, size: u8, now: u64) -> u32 {
+        self.0.io_read(port, size, now)
+    }
+    #[inline(always)]
+    fn io_write(&mut self, port: u16, size: u8, value: u32, now: u64) {
+        self.0.io_write(port, size, value, now)
+    }
+    #[inline(always)]
+    fn interrupt_pending(&self) -> bool {
+        self.0.interrupt_pending()
+    }
+    #[inline(always)]
+    fn acknowledge_interrupt(&mut self, now: u64) -> u8 {
+        self.0.acknowledge_interrupt(now)
+    }
+    #[inline(always)]
+    fn fpu_error(&mut self, asserted: bool) {
+        self.0.fpu_error(asserted)
+    }
 }

@@ -123,6 +123,10 @@ impl Fault {
     }
     /// #UD.
     pub const UD: Fault = Fault::new(vector::UD);
+    /// Not an exception: a memory access on a [`FastOnly`](crate::cpu::bus::FastOnly) bus
+    /// needed its slow path, did nothing, and the instruction is to run again on the real bus.
+    /// (Vector 0xFF; no exception the CPU raises has it.)
+    pub(crate) const RETRY: Fault = Fault::new(0xFF);
     /// #DE.
     pub const DE: Fault = Fault::new(vector::DE);
 

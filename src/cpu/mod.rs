@@ -623,6 +623,7 @@ impl Cpu {
     ) -> Result<u32, Fault> {
         match self.plain_access(s, off, size, mmu::ACC_READ) {
             Some(host) => Ok(host_read(host, size)),
+            None if B::FAST_ONLY => Err(Fault::RETRY),
             None => self.read_mem_slow(bus, s, off, size),
         }
     }
@@ -644,6 +645,7 @@ impl Cpu {
                 then(self, host_read(host, size));
                 Ok(())
             }
+            None if B::FAST_ONLY => Err(Fault::RETRY),
             None => self.read_mem_slow_then(bus, s, off, size, then),
         }
     }
@@ -711,6 +713,7 @@ impl Cpu {
                 host_write(host, size, v);
                 Ok(())
             }
+            None if B::FAST_ONLY => Err(Fault::RETRY),
             None => self.write_mem_slow(bus, s, off, size, v),
         }
     }
@@ -760,6 +763,7 @@ impl Cpu {
                 host_write(host, size, r);
                 Ok(())
             }
+            None if B::FAST_ONLY => Err(Fault::RETRY),
             None => {
                 let v = self.read_mem_slow(bus, s, off, size)?;
                 // A fault of the write (a read-only segment or page) leaves the flags as

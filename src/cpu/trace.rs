@@ -57,6 +57,7 @@
 //! budget runs without the test, since it could not fire; only its string instructions, whose
 //! time is unbounded, still test it.
 
+use super::bus::FastOnly;
 use super::decode::{self, table};
 use super::exec::handlers::{self, handler, may_write_memory, reads_cycles, reads_eip, Handler};
 use super::{seg, Bus, Cpu, Fault, Insn};
@@ -683,7 +684,12 @@ const fn jcc_condition(id: u16) -> Option<u8> {
 ///
 /// A Jcc's chained form only tests the condition: not taken, the handler would do nothing but
 /// what the chain does anyway (go on with the next slot); taken, it stops before the slot, and
-/// the trace loop runs the handler with EIP exact.
+/// the trace loop runs the jump.
+///
+/// An instruction with a memory operand (`handlers::memory_form`) runs on a `FastOnly` bus:
+/// compiled that way, its fast path makes no call, so this function needs no stack frame;
+/// when the access needs its slow path, the instruction runs again, unchanged, out of line
+/// (`chained_slow`).
 ///
 /// # Safety
 /// `s` points into a trace's `slots` at a slot built for bus type `B` that is not the end slot,
@@ -694,32 +700,86 @@ unsafe fn chained<B: Bus, const ID: u16, const STORE: bool>(
     s: *const Slot,
     watch: &Watch,
 ) -> ChainEnd {
+    // SAFETY: `s` points at a slot (the caller's promise).
+    let insn = unsafe { &(*s).insn };
     if let Some(cc) = const { jcc_condition(ID) } {
         if cpu.flags.cond(cc) {
             return ChainEnd::before(s);
         }
-    } else {
-        let run: Handler<B> = const { handlers::Table::<B>::HANDLERS[ID as usize] };
-        // SAFETY: `s` points at a slot (the caller's promise).
-        if let Err(fault) = run(cpu, bus, unsafe { &(*s).insn }) {
+    } else if const { handlers::memory_form(ID) } {
+        let run: Handler<FastOnly<B>> =
+            const { handlers::Table::<FastOnly<B>>::MEMORY[ID as usize] };
+        if let Err(fault) = run(cpu, FastOnly::wrap(bus), insn) {
+            if fault == Fault::RETRY {
+                // SAFETY: the caller's promise, passed on.
+                return unsafe { chained_slow::<B, ID, STORE>(cpu, bus, s, watch) };
+            }
             return ChainEnd {
                 at: s,
                 why: fault.word(),
             };
         }
-        debug_assert!(
-            !(cpu.attention | cpu.shadow | cpu.rep_pending),
-            "handler {ID} needs CHECK_STOP"
-        );
-        if STORE
-            && bus.code_stamp() != watch.stamp
-            && bus.code_epoch(watch.page) != Some(watch.epoch)
-        {
+    } else {
+        let run: Handler<B> = const { handlers::Table::<B>::HANDLERS[ID as usize] };
+        if let Err(fault) = run(cpu, bus, insn) {
             return ChainEnd {
                 at: s,
-                why: WRITTEN,
+                why: fault.word(),
             };
         }
+    }
+    // SAFETY: the caller's promise, passed on.
+    unsafe { chain_on::<B, STORE>(cpu, bus, s, watch, ID) }
+}
+
+/// A memory instruction of a chain whose access needs the slow path: runs it with the real
+/// bus, then goes on like `chained`.
+///
+/// # Safety
+/// As for `chained`.
+#[cold]
+#[inline(never)]
+unsafe fn chained_slow<B: Bus, const ID: u16, const STORE: bool>(
+    cpu: &mut Cpu,
+    bus: &mut B,
+    s: *const Slot,
+    watch: &Watch,
+) -> ChainEnd {
+    let run: Handler<B> = const { handlers::Table::<B>::HANDLERS[ID as usize] };
+    // SAFETY: `s` points at a slot (the caller's promise).
+    if let Err(fault) = run(cpu, bus, unsafe { &(*s).insn }) {
+        return ChainEnd {
+            at: s,
+            why: fault.word(),
+        };
+    }
+    // SAFETY: the caller's promise, passed on.
+    unsafe { chain_on::<B, STORE>(cpu, bus, s, watch, ID) }
+}
+
+/// After the instruction of slot `s` (handler `id`) ran: stops if it was a store to the
+/// trace's code, else continues with the next slot's chain entry.
+///
+/// # Safety
+/// As for `chained`.
+#[inline(always)]
+unsafe fn chain_on<B: Bus, const STORE: bool>(
+    cpu: &mut Cpu,
+    bus: &mut B,
+    s: *const Slot,
+    watch: &Watch,
+    id: u16,
+) -> ChainEnd {
+    debug_assert!(
+        !(cpu.attention | cpu.shadow | cpu.rep_pending),
+        "handler {id} needs CHECK_STOP"
+    );
+    let _ = id;
+    if STORE && bus.code_stamp() != watch.stamp && bus.code_epoch(watch.page) != Some(watch.epoch) {
+        return ChainEnd {
+            at: s,
+            why: WRITTEN,
+        };
     }
     // SAFETY: the slot is followed by another slot of the same array, built for `B`.
     unsafe {
@@ -929,6 +989,29 @@ mod tests {
         code.extend([0x58, 0xE6, 0xF4, 0xF4]);
         assert_eq!(run_for(&code, true, BIG), (Stop::Exit(0x12), 8));
         assert_eq!(run_for(&code, false, BIG), (Stop::Exit(0x12), 8));
+    }
+
+    /// Memory instructions whose first access misses the TLB (the chain's fast-only attempt
+    /// gives up and the instruction runs again with the slow path): each must take effect once.
+    ///
+    /// ```text
+    /// 1000  mov ax, 5
+    /// 1003  add [0x2000], ax     ; read-modify-write: 0 + 5
+    /// 1007  push ax              ; the stack's page: first touch
+    /// 1008  mov al, [0x2000]
+    /// 100C  pop bx
+    /// 100D  add al, bl           ; 5 + 5
+    /// 100F  out 0xF4, al
+    /// 1011  hlt
+    /// ```
+    #[test]
+    fn chained_memory_instructions_that_need_the_slow_path_run_once() {
+        let code = [
+            0xB8, 0x05, 0x00, 0x01, 0x06, 0x00, 0x20, 0x50, 0x8A, 0x06, 0x00, 0x20, 0x5B, 0x00,
+            0xD8, 0xE6, 0xF4, 0xF4,
+        ];
+        assert_eq!(run_for(&code, true, BIG), (Stop::Exit(10), 7));
+        assert_eq!(run_for(&code, false, BIG), (Stop::Exit(10), 7));
     }
 
     #[test]

@@ -297,6 +297,38 @@ pub(crate) struct Table<B>(std::marker::PhantomData<B>);
 impl<B: Bus> Table<B> {
     /// Entry `id` is the handler of id `id` (the switch for ids no family uses).
     pub(crate) const HANDLERS: [Handler<B>; SLOTS] = build::<B>();
+    /// The same handlers for the ids of [`memory_form`], the others answer `Fault::RETRY`:
+    /// built for a `FastOnly` bus, without the rest of the table.
+    pub(crate) const MEMORY: [Handler<B>; SLOTS] = build_memory::<B>();
+}
+
+/// Whether handler `id` is one of the families with a memory operand whose handler makes one
+/// memory access (a read, a write, or a read-modify-write) before it changes anything else:
+/// on a `FastOnly` bus, such a handler either completes or returns `Fault::RETRY` having done
+/// nothing.
+pub(crate) const fn memory_form(handler: u16) -> bool {
+    use id::*;
+    const fn within(id: u16, base: u16, n: u16) -> bool {
+        id >= base && id < base + n
+    }
+    let h = handler;
+    within(h, ALU_EG_M, ALU)
+        || within(h, ALU_GE_M, ALU)
+        || within(h, ALU_EI_M, ALU)
+        || within(h, SHIFT_M, SHIFT)
+        || within(h, PUSH_O, 3)
+        || within(h, POP_O, 3)
+        || within(h, MOV_EG_M, 3)
+        || within(h, MOV_GE_M, 3)
+        || within(h, MOV_EG_BD, 3)
+        || within(h, MOV_GE_BD, 3)
+        || within(h, MOV_EI_M, 3)
+        || within(h, IMUL_GEI_M, 3)
+        || within(h, IMUL_GE_M + 1, 2)
+        || within(h, MOVX_M, 8)
+        || within(h, CMOV_M, 16)
+        || within(h, SETCC_M, 16)
+        || within(h, INCDEC_E_M, 6)
 }
 
 /// Runs handler `id`.
@@ -346,6 +378,32 @@ macro_rules! movx {
     (@ $t:ident, $base:expr, $f:ident, [$(($n:literal, $s:literal, $src:literal, $d:literal)),*]) => {
         $( $t[$base as usize + $n] = Cpu::$f::<$s, $src, $d, B>; )*
     };
+}
+
+/// The table of [`Table::MEMORY`].
+const fn build_memory<B: Bus>() -> [Handler<B>; SLOTS] {
+    use id::*;
+    let mut t: [Handler<B>; SLOTS] = [Cpu::retry::<B>; SLOTS];
+    by_kind_and_size!(t, ALU_EG_M, alu_eg_m, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    by_kind_and_size!(t, ALU_GE_M, alu_ge_m, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    by_kind_and_size!(t, ALU_EI_M, alu_ei_m, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    by_kind_and_size!(t, SHIFT_M, shift_e_m, [0, 1, 2, 3, 4, 5, 6, 7]);
+    by_size!(t, PUSH_O, push_o);
+    by_size!(t, POP_O, pop_o);
+    by_size!(t, MOV_EG_M, mov_eg_m, EA_ANY);
+    by_size!(t, MOV_GE_M, mov_ge_m, EA_ANY);
+    by_size!(t, MOV_EG_BD, mov_eg_m, EA_BASE_DISP);
+    by_size!(t, MOV_GE_BD, mov_ge_m, EA_BASE_DISP);
+    by_size!(t, MOV_EI_M, mov_ei_m);
+    by_size!(t, IMUL_GEI_M, imul_gei_m);
+    t[IMUL_GE_M as usize + 1] = Cpu::imul_ge_m::<2, B>;
+    t[IMUL_GE_M as usize + 2] = Cpu::imul_ge_m::<4, B>;
+    movx!(t, MOVX_M, movx_m);
+    by_condition!(t, CMOV_M, cmov_m);
+    by_condition!(t, SETCC_M, setcc_m);
+    by_size!(t, INCDEC_E_M, incdec_e_m, false);
+    by_size!(t, INCDEC_E_M + 3, incdec_e_m, true);
+    t
 }
 
 const fn build<B: Bus>() -> [Handler<B>; SLOTS] {

@@ -40,6 +40,12 @@ impl Cpu {
         Err(Fault::UD)
     }
 
+    /// The placeholder of `handlers::Table::MEMORY` for ids without a memory form (never
+    /// run: traces use that table only for the ids of `handlers::memory_form`).
+    pub(crate) fn retry<B: Bus>(&mut self, _: &mut B, _: &Insn) -> Result<(), Fault> {
+        Err(Fault::RETRY)
+    }
+
     /// The opcode switch: the handler of every instruction without one of its own (see
     /// `handlers`, which lists the opcodes that never come here).
     pub(crate) fn dispatch<B: Bus>(&mut self, bus: &mut B, i: &Insn) -> Result<(), Fault> {
