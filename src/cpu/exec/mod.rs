@@ -322,7 +322,7 @@ impl Cpu {
 
     /// Extra clocks for a taken conditional jump.
     #[inline(always)]
-    fn taken_penalty(&self) -> u64 {
+    pub(crate) fn taken_penalty(&self) -> u64 {
         match self.model {
             CpuModel::I8086 => 12,
             CpuModel::I186 | CpuModel::I286 => 4,
