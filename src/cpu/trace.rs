@@ -246,9 +246,10 @@ impl Cpu {
     /// Runs the instructions of trace `t`, testing the cycle budget after each one if `BUDGET`.
     /// Returns whether execution goes on with the next trace.
     ///
-    /// Without `BUDGET`, a run of plain slots is one call: each slot's chained handler jumps
+    /// Without `BUDGET`, a run of linked slots is one call: each slot's chained form jumps
     /// straight to the next one's, and the run comes back here at the first slot with
-    /// something to check (or the end of the trace, or a fault).
+    /// something to check, the end of the trace, a taken Jcc, a store to the trace's code or a
+    /// fault. With `BUDGET`, every slot runs from here and the budget is tested after each.
     #[inline(always)]
     fn run_slots<const BUDGET: bool, B: Bus>(
         &mut self,
