@@ -47,11 +47,12 @@
 //! condition: not taken, it goes on; taken, it makes the jump, with EIP from the slot's
 //! offset, and returns to the trace loop, which loops or leaves). Memory instructions run on
 //! a `FastOnly` bus, so that their chained forms make no call on the fast path; an access that
-//! needs the slow path makes the instruction run again out of line, with the real bus. Any other slot, and the end slot after the last instruction, has `stop` there,
-//! which returns to the trace loop. So a run of chained instructions costs the loop one call,
-//! and each handler ends in an indirect jump of its own, which the host predicts far better
-//! than the loop's one shared call. The depth is bounded by the trace's length, so builds that
-//! make real calls of the tail calls stay safe.
+//! needs the slow path makes the instruction run again out of line, with the real bus. Any
+//! other slot, and the end slot after the last instruction, has `stop` there, which returns to
+//! the trace loop. So a run of chained instructions costs the loop one call, and each handler
+//! ends in an indirect jump of its own, which the host predicts far better than the loop's one
+//! shared call. The depth is bounded by the trace's length, so builds that make real calls of
+//! the tail calls stay safe.
 //!
 //! Faults return from the handler as `Err` and end the trace. The cycle budget is checked after
 //! every instruction, so a trace never runs past a device deadline — except that a trace whose
@@ -337,11 +338,10 @@ impl Cpu {
                                 return false;
                             }
                             if end.why == JUMPED {
-                                match self.after_jump(bus, t, base, s, &mut stamp) {
-                                    Flow::Again => continue 'again,
-                                    Flow::Leave(go_on) => return go_on,
-                                    Flow::Next => unreachable!("a jump leaves its place"),
+                                if self.loops_again(bus, t, base, s, &mut stamp) {
+                                    continue 'again;
                                 }
+                                return self.cycles < self.slice_end;
                             }
                             // The store wrote this trace's code: look the next one up afresh.
                             self.leave_after(base, s, ip_mask);
@@ -441,7 +441,10 @@ impl Cpu {
                     && bus.code_epoch(t.tag as u32) != Some(t.epoch)
             {
                 if jumped {
-                    return self.after_jump(bus, t, base, s, stamp);
+                    if self.loops_again(bus, t, base, s, stamp) {
+                        return Flow::Again;
+                    }
+                    return Flow::Leave(self.cycles < self.slice_end);
                 }
                 self.leave_after(base, s, ip_mask);
                 self.instructions += s.count as u64;
@@ -452,31 +455,32 @@ impl Cpu {
         Flow::Next
     }
 
-    /// Leaves the trace after the taken conditional branch of slot `s` (EIP is its target).
+    /// Counts the trace up to the taken conditional branch of slot `s` (EIP is its target) and
+    /// says whether the trace runs again from its start without a lookup.
     ///
     /// A branch back to the start of this trace (a loop that fits in it) runs it again without
     /// a lookup, when nothing a lookup checks can have changed: CS, paging and the budget's
     /// reach change only through instructions that end a trace, which a pass that loops never
     /// reaches, and the code must still be this trace's.
     #[inline(always)]
-    fn after_jump<B: Bus>(
+    fn loops_again<B: Bus>(
         &mut self,
         bus: &mut B,
         t: &Trace,
         base: u32,
         s: &Slot,
         stamp: &mut u32,
-    ) -> Flow {
+    ) -> bool {
         self.instructions += s.count as u64;
         self.cycles += s.spent as u64;
         if self.eip == base && self.cycles + (t.worst as u64) < self.slice_end {
             let now = bus.code_stamp();
             if now == *stamp || bus.code_epoch(t.tag as u32) == Some(t.epoch) {
                 *stamp = now;
-                return Flow::Again;
+                return true;
             }
         }
-        Flow::Leave(self.cycles < self.slice_end)
+        false
     }
 
     /// Makes EIP (past the instruction) and `start_eip` exact for slot `s` of a trace that
@@ -644,8 +648,8 @@ fn may_stop(i: &Insn) -> bool {
 }
 
 /// Where a run of chained slots stopped (two words, returned in registers):
-/// - `why == 0`: before slot `at`, which has something to check (or is the end slot, or a
-///   taken conditional branch) and has not run;
+/// - `why == 0`: before slot `at`, which has not run: it has something to check, or is the
+///   end slot, or is a Jcc whose target is beyond CS's limit;
 /// - `why == WRITTEN`: after slot `at`, a store that wrote the trace's own code;
 /// - `why == JUMPED`: after slot `at`, a Jcc that was taken (EIP is its target);
 /// - otherwise `why` is the word of the fault the instruction at `at` raised.
@@ -718,9 +722,10 @@ const fn jcc_condition(id: u16) -> Option<u8> {
 /// loop, and each handler has its own indirect jump to predict). With `STORE`, the instruction
 /// may store, and the chain stops after it if it wrote the trace's page.
 ///
-/// A Jcc's chained form only tests the condition: not taken, the handler would do nothing but
-/// what the chain does anyway (go on with the next slot); taken, it stops before the slot, and
-/// the trace loop runs the jump.
+/// A Jcc's chained form does the handler's work itself: not taken, it goes on with the next
+/// slot; taken, it sets EIP to the target (made from the slot's offset: inside a trace, EIP
+/// is not kept exact) and stops the chain (`JUMPED`). A target beyond CS's limit stops
+/// the chain before the slot instead, and the trace loop runs the handler, which raises #GP.
 ///
 /// An instruction with a memory operand (`handlers::memory_form`) runs on a `FastOnly` bus:
 /// compiled that way, its fast path makes no call, so this function needs no stack frame;
@@ -824,7 +829,6 @@ unsafe fn chain_on<B: Bus, const STORE: bool>(
         !(cpu.attention | cpu.shadow | cpu.rep_pending),
         "handler {id} needs CHECK_STOP"
     );
-    let _ = id;
     if STORE && bus.code_stamp() != cx.stamp && bus.code_epoch(cx.page) != Some(cx.epoch) {
         return ChainEnd {
             at: s,
