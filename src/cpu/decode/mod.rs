@@ -45,6 +45,49 @@ pub const P_REPNE: u8 = 16;
 /// Prefix bit: a segment override is present.
 pub const P_SEG: u8 = 32;
 
+/// A register number from a ModRM field, 0–7. Being an enum, it tells the compiler its range:
+/// the handlers index the register file with it directly, with no mask and no bounds check,
+/// and the field needs no extracting from the ModRM byte at run time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RegNo {
+    /// 0: (E)AX, AL, ES, …
+    #[default]
+    R0,
+    /// 1: (E)CX, CL, CS, …
+    R1,
+    /// 2: (E)DX, DL, SS, …
+    R2,
+    /// 3: (E)BX, BL, DS, …
+    R3,
+    /// 4: (E)SP, AH, FS, …
+    R4,
+    /// 5: (E)BP, CH, GS, …
+    R5,
+    /// 6: (E)SI, DH, …
+    R6,
+    /// 7: (E)DI, BH, …
+    R7,
+}
+
+impl RegNo {
+    /// The register number in the low three bits of `bits`.
+    #[inline(always)]
+    pub fn of(bits: u8) -> RegNo {
+        const ALL: [RegNo; 8] = [
+            RegNo::R0,
+            RegNo::R1,
+            RegNo::R2,
+            RegNo::R3,
+            RegNo::R4,
+            RegNo::R5,
+            RegNo::R6,
+            RegNo::R7,
+        ];
+        ALL[(bits & 7) as usize]
+    }
+}
+
 /// One decoded instruction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Insn {
@@ -71,7 +114,11 @@ pub struct Insn {
     /// First immediate (sign- or zero-extended per form; relative targets sign-extended).
     pub imm: u32,
     /// Second immediate: selector of a far pointer, or ENTER's nesting level.
-    pub imm2: u32,
+    pub imm2: u16,
+    /// ModRM `reg` field, split out when decoded (see [`RegNo`]).
+    pub reg_no: RegNo,
+    /// ModRM `rm` field, split out when decoded.
+    pub rm_no: RegNo,
     /// Handler id, chosen from the fields above and the CPU model (see `exec::handlers`).
     pub handler: u16,
 }
@@ -85,12 +132,12 @@ impl Insn {
     /// ModRM `reg` field.
     #[inline(always)]
     pub fn reg(&self) -> u8 {
-        (self.modrm >> 3) & 7
+        self.reg_no as u8
     }
     /// ModRM `rm` field.
     #[inline(always)]
     pub fn rm(&self) -> u8 {
-        self.modrm & 7
+        self.rm_no as u8
     }
     /// The operand is a register (mod = 3).
     #[inline(always)]
@@ -295,7 +342,7 @@ pub fn decode_into(
         }
         Form::Ap => {
             insn.imm = rd.imm(o32)?;
-            insn.imm2 = rd.u16()? as u32;
+            insn.imm2 = rd.u16()?;
         }
         Form::O => {
             insn.disp = rd.imm(a32)?;
@@ -305,7 +352,7 @@ pub fn decode_into(
         }
         Form::I16I8 => {
             insn.imm = rd.u16()? as u32;
-            insn.imm2 = rd.u8()? as u32;
+            insn.imm2 = rd.u8()? as u16;
         }
         Form::Invalid => return Err(DecodeError::Invalid),
     }
@@ -324,6 +371,8 @@ pub fn decode_into(
 fn modrm(rd: &mut Reader, insn: &mut Insn, a32: bool) -> Result<(), DecodeError> {
     let m = rd.u8()?;
     insn.modrm = m;
+    insn.reg_no = RegNo::of(m >> 3);
+    insn.rm_no = RegNo::of(m);
     let md = m >> 6;
     let rm = m & 7;
     if md == 3 {

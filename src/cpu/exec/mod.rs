@@ -170,7 +170,7 @@ impl Cpu {
                 self.set_reg(reg::DX, size, if s { u32::MAX } else { 0 });
                 Ok(())
             }
-            0x9A => self.far_call(bus, i.imm2 as u16, i.imm, i.o32()),
+            0x9A => self.far_call(bus, i.imm2, i.imm, i.o32()),
             0x9B if self.model >= CpuModel::I386 => self.fwait(bus, i),
             0x9B => {
                 // WAIT: no coprocessor busy; #NM when the FPU context belongs to another task.
@@ -265,7 +265,7 @@ impl Cpu {
                 Ok(())
             }
             0xE4..=0xE7 | 0xEC..=0xEF => self.exec_io(bus, i),
-            0xEA => self.far_jmp(bus, i.imm2 as u16, i.imm, i.o32()),
+            0xEA => self.far_jmp(bus, i.imm2, i.imm, i.o32()),
             0xF1 => self.icebp(bus),
             0xF4 => {
                 self.require_cpl0()?;
