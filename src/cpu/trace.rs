@@ -26,8 +26,9 @@
 //!   `shadow`). No other instruction sets those, so the others skip the test.
 //! - `CHECK_BRANCH`: a conditional branch; if EIP is not the fall-through address, it was
 //!   taken and execution continues with the trace at the target — without a lookup when the
-//!   target is this trace's own start (a loop that fits in one trace), the trace is still
-//!   valid and its worst case fits in the budget.
+//!   target is in the page the trace started in (this trace's own start, for a loop that fits
+//!   in one trace, or another trace of the page the cache holds), the page's code is still the
+//!   trace's and the target trace's worst case fits in the budget.
 //! - `NEEDS_EIP` (looked at before the instruction): the handler reads EIP. Most handlers do
 //!   not (`handlers::reads_eip`), so EIP is advanced only before those that do, and made exact
 //!   from the slot's offset in the trace whenever execution leaves the trace or faults.
@@ -45,7 +46,7 @@
 //! the slots whose only check is for stores (the chained form tests the code stamp itself and
 //! stops the chain when the store wrote the trace's page) and Jcc (the chained form tests the
 //! condition: not taken, it goes on; taken, it makes the jump, with EIP from the slot's
-//! offset, and returns to the trace loop, which loops or leaves). Memory instructions run on
+//! offset, and returns to the trace loop, which goes on in the same page or leaves). Memory instructions run on
 //! a `FastOnly` bus, so that their chained forms make no call on the fast path; an access that
 //! needs the slow path makes the instruction run again out of line, with the real bus. Any
 //! other slot, and the end slot after the last instruction, has `stop` there, which returns to
@@ -75,6 +76,15 @@ const MAX_EXTRA: u32 = 1024;
 /// Number of trace slots (direct mapped by physical start address). A Linux boot has enough
 /// hot code that 2048 slots evicted a trace every 2,400 instructions.
 const SLOTS: usize = 4096;
+
+/// The offset bits of an address within its 4 KiB page.
+const PAGE_MASK: u32 = 0xFFF;
+
+/// The cache slot of the trace starting at physical address `phys`.
+#[inline(always)]
+fn index(phys: u32) -> usize {
+    (phys as usize ^ (phys as usize >> 11)) & (SLOTS - 1)
+}
 
 /// Check after the instruction whether the run loop must look at something.
 const CHECK_STOP: u8 = 1;
@@ -218,7 +228,7 @@ impl Cpu {
                 return;
             };
             let tag = phys as u64 | (d32 as u64) << 32;
-            let slot = (phys as usize ^ (phys as usize >> 11)) & (SLOTS - 1);
+            let slot = index(phys);
             let t = &mut tc.traces[slot];
             if (t.tag != tag || t.epoch != epoch)
                 && !self.build_trace(bus, t, phys, tag, d32, epoch)
@@ -234,9 +244,9 @@ impl Cpu {
             self.check_direct(bus);
             let t = &tc.traces[slot];
             let go_on = if self.cycles + (t.worst as u64) < until {
-                self.run_slots::<false, B>(bus, t, ip_mask)
+                self.run_slots::<false, B>(bus, tc, t, ip_mask)
             } else {
-                self.run_slots::<true, B>(bus, t, ip_mask)
+                self.run_slots::<true, B>(bus, tc, t, ip_mask)
             };
             if !go_on {
                 return;
@@ -252,18 +262,32 @@ impl Cpu {
     /// something to check, the end of the trace, a taken Jcc, a store to the trace's code or a
     /// fault. With `BUDGET`, every slot runs from here and the budget is tested after each.
     #[inline(always)]
-    fn run_slots<const BUDGET: bool, B: Bus>(
+    fn run_slots<'t, const BUDGET: bool, B: Bus>(
         &mut self,
         bus: &mut B,
-        t: &Trace,
+        tc: &'t TraceCache,
+        mut t: &'t Trace,
         ip_mask: u32,
     ) -> bool {
         // EIP of the first instruction; the others are at offsets from it.
-        let base = self.eip;
+        let mut base = self.eip;
         // While the bus's code stamp stays, no cached code was written.
         let mut stamp = bus.code_stamp();
         // `cycles` is the trace's start plus what handlers added; `s.spent` is the rest.
         'again: loop {
+            // After slot `s`'s taken branch: on with the trace at its target, or out.
+            macro_rules! on_after_jump {
+                ($s:expr) => {
+                    match self.after_jump(bus, tc, t, base, $s, &mut stamp) {
+                        Some(next) => {
+                            t = next;
+                            base = self.eip;
+                            continue 'again;
+                        }
+                        None => return self.cycles < self.slice_end,
+                    }
+                };
+            }
             if BUDGET {
                 for s in &t.slots[..t.n as usize] {
                     if s.check == 0 {
@@ -285,7 +309,7 @@ impl Cpu {
                     } else {
                         match self.run_checked::<BUDGET, B>(bus, t, base, s, ip_mask, &mut stamp) {
                             Flow::Next => {}
-                            Flow::Again => continue 'again,
+                            Flow::Jumped => on_after_jump!(s),
                             Flow::Leave(go_on) => return go_on,
                         }
                     }
@@ -338,10 +362,7 @@ impl Cpu {
                                 return false;
                             }
                             if end.why == JUMPED {
-                                if self.loops_again(bus, t, base, s, &mut stamp) {
-                                    continue 'again;
-                                }
-                                return self.cycles < self.slice_end;
+                                on_after_jump!(s);
                             }
                             // The store wrote this trace's code: look the next one up afresh.
                             self.leave_after(base, s, ip_mask);
@@ -356,7 +377,7 @@ impl Cpu {
                     // A slot with checks, or a Jcc whose chained form found it taken.
                     match self.run_checked::<BUDGET, B>(bus, t, base, s, ip_mask, &mut stamp) {
                         Flow::Next => {}
-                        Flow::Again => continue 'again,
+                        Flow::Jumped => on_after_jump!(s),
                         Flow::Leave(go_on) => return go_on,
                     }
                     // SAFETY: `s` is not the end slot, so the next slot is in the array.
@@ -441,10 +462,7 @@ impl Cpu {
                     && bus.code_epoch(t.tag as u32) != Some(t.epoch)
             {
                 if jumped {
-                    if self.loops_again(bus, t, base, s, stamp) {
-                        return Flow::Again;
-                    }
-                    return Flow::Leave(self.cycles < self.slice_end);
+                    return Flow::Jumped;
                 }
                 self.leave_after(base, s, ip_mask);
                 self.instructions += s.count as u64;
@@ -456,31 +474,55 @@ impl Cpu {
     }
 
     /// Counts the trace up to the taken conditional branch of slot `s` (EIP is its target) and
-    /// says whether the trace runs again from its start without a lookup.
+    /// finds the trace to go on with without a lookup, if there is one.
     ///
-    /// A branch back to the start of this trace (a loop that fits in it) runs it again without
-    /// a lookup, when nothing a lookup checks can have changed: CS, paging and the budget's
-    /// reach change only through instructions that end a trace, which a pass that loops never
-    /// reaches, and the code must still be this trace's.
+    /// A branch within the page the trace started in needs no lookup when nothing a lookup
+    /// checks can have changed. CS, paging and A20 change only through instructions that end a
+    /// trace, which no pass since the last lookup reached, so the target is in the same
+    /// physical page as this trace, and its code is still this trace's epoch if no cached code
+    /// was written since (or this page's epoch is still the trace's). The trace at the target
+    /// is then the one the cache holds for it, if any: back to this trace's own start (a loop
+    /// that fits in it), or another trace of the same page (the two sides of an `if`, the
+    /// arms of a loop that spans two traces), when it fits in CS's limit. Either way its worst
+    /// case must fit in the budget, as a lookup would require of a trace run unchecked.
     #[inline(always)]
-    fn loops_again<B: Bus>(
+    fn after_jump<'t, B: Bus>(
         &mut self,
         bus: &mut B,
-        t: &Trace,
+        tc: &'t TraceCache,
+        t: &'t Trace,
         base: u32,
         s: &Slot,
         stamp: &mut u32,
-    ) -> bool {
+    ) -> Option<&'t Trace> {
         self.instructions += s.count as u64;
         self.cycles += s.spent as u64;
-        if self.eip == base && self.cycles + (t.worst as u64) < self.slice_end {
-            let now = bus.code_stamp();
-            if now == *stamp || bus.code_epoch(t.tag as u32) == Some(t.epoch) {
-                *stamp = now;
-                return true;
-            }
+        let cs = &self.segs[seg::CS as usize];
+        let lin = cs.base.wrapping_add(self.eip);
+        if (lin ^ cs.base.wrapping_add(base)) & !PAGE_MASK != 0 {
+            return None;
         }
-        false
+        let now = bus.code_stamp();
+        if now != *stamp {
+            if bus.code_epoch(t.tag as u32) != Some(t.epoch) {
+                return None;
+            }
+            *stamp = now;
+        }
+        let next = if self.eip == base {
+            t
+        } else {
+            let tag = t.tag & !(PAGE_MASK as u64) | (lin & PAGE_MASK) as u64;
+            let next = &tc.traces[index(tag as u32)];
+            if next.tag != tag
+                || next.epoch != t.epoch
+                || self.eip as u64 + next.bytes as u64 > cs.limit as u64 + 1
+            {
+                return None;
+            }
+            next
+        };
+        (self.cycles + (next.worst as u64) < self.slice_end).then_some(next)
     }
 
     /// Makes EIP (past the instruction) and `start_eip` exact for slot `s` of a trace that
@@ -686,8 +728,9 @@ struct ChainCx {
 enum Flow {
     /// With the next slot.
     Next,
-    /// With the trace's first slot (a loop inside the trace).
-    Again,
+    /// Out of the trace by a taken conditional branch (EIP is its target): see
+    /// [`Cpu::after_jump`].
+    Jumped,
     /// Out of the trace; whether the caller goes on with another trace.
     Leave(bool),
 }
@@ -1078,6 +1121,103 @@ mod tests {
         ];
         assert_eq!(run_for(&code, true, BIG), (Stop::Exit(10), 7));
         assert_eq!(run_for(&code, false, BIG), (Stop::Exit(10), 7));
+    }
+
+    /// A loop whose body is two traces of one page, each branching into the other, so that
+    /// they follow each other without lookups; 300,000 times round, then the low byte of the
+    /// result. It starts with a trace at 0x3024, which takes the cache slot of the one at
+    /// 0x1020 until that is first needed:
+    ///
+    /// ```text
+    /// 1000  jmp 0x3024
+    /// 3024  mov ecx, 300000
+    /// 302A  jmp 0x1006
+    /// 1006  xor eax, eax
+    /// 1009  add eax, ecx         ; again (a trace of its own from the second time round)
+    /// 100C  test cl, 1
+    /// 100F  jz 0x1020            ; even: to the other trace
+    /// 1011  dec ecx
+    /// 1013  jnz 0x1009           ; the trace's own start
+    /// 1015  out 0xF4, al
+    /// 1017  hlt
+    /// 1020  sub eax, 7
+    /// 1024  dec ecx
+    /// 1026  jnz 0x1009           ; back to the first trace
+    /// 1028  out 0xF4, al
+    /// 102A  hlt
+    /// ```
+    fn two_trace_loop() -> Vec<u8> {
+        let mut code = vec![
+            0xE9, 0x21, 0x20, 0x90, 0x90, 0x90, 0x66, 0x31, 0xC0, 0x66, 0x01, 0xC8, 0xF6, 0xC1,
+            0x01, 0x74, 0x0F, 0x66, 0x49, 0x75, 0xF4, 0xE6, 0xF4, 0xF4,
+        ];
+        code.resize(0x20, 0x90);
+        code.extend([
+            0x66, 0x83, 0xE8, 0x07, 0x66, 0x49, 0x75, 0xE1, 0xE6, 0xF4, 0xF4,
+        ]);
+        code.resize(0x2024, 0x90);
+        code.extend([0x66, 0xB9, 0xE0, 0x93, 0x04, 0x00, 0xE9, 0xD9, 0xDF]);
+        assert_eq!(
+            super::index(0x3024),
+            super::index(0x1020),
+            "the two traces share a slot"
+        );
+        code
+    }
+
+    #[test]
+    fn traces_of_one_page_that_branch_into_each_other_run_exactly() {
+        let code = two_trace_loop();
+        let (mut eax, mut n) = (0u32, 5u64);
+        for ecx in (1..=300_000u32).rev() {
+            eax = eax.wrapping_add(ecx);
+            n += 5;
+            if ecx & 1 == 0 {
+                eax = eax.wrapping_sub(7);
+                n += 1;
+            }
+        }
+        let exit = Stop::Exit(eax & 0xFF);
+        let (_, _, cycles) = run_timed(&code, false, BIG);
+        assert_eq!(run_timed(&code, true, BIG), (exit, n, cycles));
+        // An instruction limit anywhere in the loop stops at that very instruction.
+        for max in [1_000, 123_457, 600_001, 1_000_002] {
+            let (stop, count) = run_for(&code, true, max);
+            assert_eq!(count, max, "{stop:?}");
+            assert_eq!(run_for(&code, false, max), (stop, count));
+        }
+    }
+
+    /// A loop of two traces of one page where the first patches the second before branching
+    /// to it: the second must run patched every time.
+    ///
+    /// ```text
+    /// 1000  xor bx, bx
+    /// 1002  mov cx, 3
+    /// 1005  mov [0x1021], cl     ; again: patch the MOV below
+    /// 1009  cmp cx, 9
+    /// 100C  jne 0x1020           ; always taken
+    /// 100E  hlt
+    /// 1020  mov al, 0xEE         ; patch: becomes mov al, cl
+    /// 1022  add bl, al
+    /// 1024  loop 0x1005
+    /// 1026  mov al, bl
+    /// 1028  out 0xF4, al         ; exit device: 3 + 2 + 1 = 6
+    /// 102A  hlt
+    /// ```
+    #[test]
+    fn a_patch_to_another_trace_of_the_page_is_seen() {
+        let mut code = vec![
+            0x31, 0xDB, 0xB9, 0x03, 0x00, 0x88, 0x0E, 0x21, 0x10, 0x83, 0xF9, 0x09, 0x75, 0x12,
+            0xF4,
+        ];
+        code.resize(0x20, 0x90);
+        code.extend([
+            0xB0, 0xEE, 0x00, 0xC3, 0xE2, 0xDF, 0x88, 0xD8, 0xE6, 0xF4, 0xF4,
+        ]);
+        // 2 + 3 iterations of 6 + the 2 up to and including the OUT.
+        assert_eq!(run_for(&code, true, BIG), (Stop::Exit(6), 22));
+        assert_eq!(run_for(&code, false, BIG), (Stop::Exit(6), 22));
     }
 
     #[test]
