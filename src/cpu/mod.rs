@@ -567,7 +567,7 @@ impl Cpu {
     #[inline(always)]
     pub fn ea_form<const EA: u8>(&self, i: &Insn) -> u32 {
         if EA == EA_BASE_DISP {
-            self.regs[i.base as usize & 15].wrapping_add(i.disp)
+            self.regs[i.base as usize].wrapping_add(i.disp)
         } else {
             self.ea(i)
         }
@@ -576,8 +576,8 @@ impl Cpu {
     /// Effective address (offset) of the instruction's memory operand.
     #[inline(always)]
     pub fn ea(&self, i: &Insn) -> u32 {
-        let off = self.regs[i.base as usize & 15]
-            .wrapping_add(self.regs[i.index as usize & 15] << i.scale)
+        let off = self.regs[i.base as usize]
+            .wrapping_add(self.regs[i.index as usize] << i.scale)
             .wrapping_add(i.disp);
         if i.a32() {
             off
@@ -782,7 +782,7 @@ impl Cpu {
             Ok(self.reg(i.rm(), size))
         } else {
             let off = self.ea(i);
-            self.read_mem(bus, i.seg, off, size)
+            self.read_mem(bus, i.seg(), off, size)
         }
     }
 
@@ -800,7 +800,7 @@ impl Cpu {
             Ok(())
         } else {
             let off = self.ea(i);
-            self.write_mem(bus, i.seg, off, size, v)
+            self.write_mem(bus, i.seg(), off, size, v)
         }
     }
 

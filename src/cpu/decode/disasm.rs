@@ -22,7 +22,7 @@ fn reg_name(r: u8, size: u8) -> &'static str {
 /// The memory operand as `seg:[base+index*scale+disp]`.
 fn mem(i: &Insn) -> String {
     let regs = if i.a32() { &R32 } else { &R16 };
-    let mut s = format!("{}:[", SEGS[i.seg as usize % 6]);
+    let mut s = format!("{}:[", SEGS[i.seg() as usize % 6]);
     let mut any = false;
     if i.base != NO_REG {
         s.push_str(regs[i.base as usize]);

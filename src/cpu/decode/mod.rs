@@ -11,10 +11,8 @@ pub mod table;
 use crate::cpu::model::CpuModel;
 use table::{Form, OPS};
 
-/// Register index meaning "no register" in an effective address; `regs[NO_REG]` is always 0.
-pub const NO_REG: u8 = 8;
-/// Segment index meaning "no override".
-pub const NO_SEG: u8 = 0xFF;
+/// "No register" in an effective address; `regs[NO_REG as usize]` is always 0.
+pub const NO_REG: EaReg = EaReg::None;
 
 /// Segment register numbers (the ModRM `reg` encoding).
 pub mod seg {
@@ -88,6 +86,90 @@ impl RegNo {
     }
 }
 
+/// A register of an effective address: 0–7, or none ([`NO_REG`], 8, whose `regs` entry is
+/// always 0). An enum for the same reason as [`RegNo`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum EaReg {
+    /// (E)AX
+    R0,
+    /// (E)CX
+    R1,
+    /// (E)DX
+    R2,
+    /// (E)BX
+    R3,
+    /// (E)SP
+    R4,
+    /// (E)BP
+    R5,
+    /// (E)SI
+    R6,
+    /// (E)DI
+    R7,
+    /// No register.
+    #[default]
+    None,
+}
+
+impl EaReg {
+    /// Register `n` (0–7); any other number is none.
+    #[inline(always)]
+    pub fn of(n: u8) -> EaReg {
+        const ALL: [EaReg; 9] = [
+            EaReg::R0,
+            EaReg::R1,
+            EaReg::R2,
+            EaReg::R3,
+            EaReg::R4,
+            EaReg::R5,
+            EaReg::R6,
+            EaReg::R7,
+            EaReg::None,
+        ];
+        ALL[(n as usize).min(8)]
+    }
+}
+
+/// The segment register of a memory operand, as a type for the same reason as [`RegNo`]: the
+/// fast path indexes its segment table with it directly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SegNo {
+    /// ES
+    Es,
+    /// CS
+    Cs,
+    /// SS
+    Ss,
+    /// DS
+    #[default]
+    Ds,
+    /// FS
+    Fs,
+    /// GS
+    Gs,
+}
+
+impl SegNo {
+    /// Segment register `n` (a `seg::*` number, 0–5; the ModRM encodings 6 and 7, which no
+    /// memory operand names, give DS).
+    #[inline(always)]
+    pub fn of(n: u8) -> SegNo {
+        const ALL: [SegNo; 8] = [
+            SegNo::Es,
+            SegNo::Cs,
+            SegNo::Ss,
+            SegNo::Ds,
+            SegNo::Fs,
+            SegNo::Gs,
+            SegNo::Ds,
+            SegNo::Ds,
+        ];
+        ALL[n as usize & 7]
+    }
+}
+
 /// One decoded instruction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Insn {
@@ -99,12 +181,13 @@ pub struct Insn {
     pub modrm: u8,
     /// `P_*` prefix bits (operand/address size already resolved against the default).
     pub pfx: u8,
-    /// Segment of the memory operand: the override, else the addressing form's default.
-    pub seg: u8,
+    /// Segment of the memory operand: the override, else the addressing form's default (see
+    /// [`Insn::seg`]).
+    pub sreg: SegNo,
     /// Effective-address base register (`NO_REG` for none).
-    pub base: u8,
+    pub base: EaReg,
     /// Effective-address index register (`NO_REG` for none).
-    pub index: u8,
+    pub index: EaReg,
     /// Index scale as a shift count (0–3).
     pub scale: u8,
     /// Number of prefix bytes (the 8086 resumes an interrupted string op at the last one).
@@ -128,6 +211,11 @@ impl Insn {
     #[inline(always)]
     pub fn md(&self) -> u8 {
         self.modrm >> 6
+    }
+    /// Segment of the memory operand (a `seg::*` number).
+    #[inline(always)]
+    pub fn seg(&self) -> u8 {
+        self.sreg as u8
     }
     /// ModRM `reg` field.
     #[inline(always)]
@@ -223,15 +311,15 @@ impl Reader<'_> {
 }
 
 /// 16-bit addressing: (base, index, default segment) by `rm`.
-const EA16: [(u8, u8, u8); 8] = [
-    (3, 6, seg::DS), // bx+si
-    (3, 7, seg::DS), // bx+di
-    (5, 6, seg::SS), // bp+si
-    (5, 7, seg::SS), // bp+di
-    (6, NO_REG, seg::DS),
-    (7, NO_REG, seg::DS),
-    (5, NO_REG, seg::SS), // bp (mod 0: disp16)
-    (3, NO_REG, seg::DS),
+const EA16: [(EaReg, EaReg, SegNo); 8] = [
+    (EaReg::R3, EaReg::R6, SegNo::Ds), // bx+si
+    (EaReg::R3, EaReg::R7, SegNo::Ds), // bx+di
+    (EaReg::R5, EaReg::R6, SegNo::Ss), // bp+si
+    (EaReg::R5, EaReg::R7, SegNo::Ss), // bp+di
+    (EaReg::R6, NO_REG, SegNo::Ds),
+    (EaReg::R7, NO_REG, SegNo::Ds),
+    (EaReg::R5, NO_REG, SegNo::Ss), // bp (mod 0: disp16)
+    (EaReg::R3, NO_REG, SegNo::Ds),
 ];
 
 /// Decodes one instruction from `bytes`.
@@ -255,12 +343,8 @@ pub fn decode_into(
     insn: &mut Insn,
 ) -> Result<(), DecodeError> {
     let mut rd = Reader { b: bytes, pos: 0 };
-    *insn = Insn {
-        seg: NO_SEG,
-        base: NO_REG,
-        index: NO_REG,
-        ..Default::default()
-    };
+    // DS unless an override or the addressing form says otherwise (`P_SEG` marks an override).
+    *insn = Insn::default();
     let mut o32 = default32;
     let mut a32 = default32;
     let limit = max_len(model);
@@ -270,11 +354,11 @@ pub fn decode_into(
         op = rd.u8()? as u16;
         match op {
             0x26 | 0x2E | 0x36 | 0x3E => {
-                insn.seg = ((op >> 3) & 3) as u8;
+                insn.sreg = SegNo::of(((op >> 3) & 3) as u8);
                 insn.pfx |= P_SEG;
             }
             0x64 | 0x65 if model.has_32bit() => {
-                insn.seg = (op - 0x60) as u8;
+                insn.sreg = SegNo::of((op - 0x60) as u8);
                 insn.pfx |= P_SEG;
             }
             0x66 if model.has_32bit() => o32 = !default32,
@@ -346,18 +430,12 @@ pub fn decode_into(
         }
         Form::O => {
             insn.disp = rd.imm(a32)?;
-            if insn.seg == NO_SEG {
-                insn.seg = seg::DS;
-            }
         }
         Form::I16I8 => {
             insn.imm = rd.u16()? as u32;
             insn.imm2 = rd.u8()? as u16;
         }
         Form::Invalid => return Err(DecodeError::Invalid),
-    }
-    if insn.seg == NO_SEG {
-        insn.seg = seg::DS;
     }
     if rd.pos > limit {
         return Err(DecodeError::TooLong);
@@ -383,7 +461,7 @@ fn modrm(rd: &mut Reader, insn: &mut Insn, a32: bool) -> Result<(), DecodeError>
         let (b, i, s) = EA16[rm as usize];
         if md == 0 && rm == 6 {
             insn.disp = rd.u16()? as u32;
-            default_seg = seg::DS;
+            default_seg = SegNo::Ds;
         } else {
             insn.base = b;
             insn.index = i;
@@ -395,16 +473,16 @@ fn modrm(rd: &mut Reader, insn: &mut Insn, a32: bool) -> Result<(), DecodeError>
             };
         }
     } else {
-        let mut base = rm;
+        let mut base = EaReg::of(rm);
         if rm == 4 {
             let sib = rd.u8()?;
             insn.scale = sib >> 6;
             let idx = (sib >> 3) & 7;
             if idx != 4 {
-                insn.index = idx;
+                insn.index = EaReg::of(idx);
             }
-            base = sib & 7;
-            if base == 5 && md == 0 {
+            base = EaReg::of(sib & 7);
+            if base == EaReg::R5 && md == 0 {
                 insn.disp = rd.u32()?;
                 base = NO_REG;
             }
@@ -413,10 +491,10 @@ fn modrm(rd: &mut Reader, insn: &mut Insn, a32: bool) -> Result<(), DecodeError>
             base = NO_REG;
         }
         insn.base = base;
-        default_seg = if base == 4 || base == 5 {
-            seg::SS
+        default_seg = if base == EaReg::R4 || base == EaReg::R5 {
+            SegNo::Ss
         } else {
-            seg::DS
+            SegNo::Ds
         };
         match md {
             1 => insn.disp = rd.u8()? as i8 as i32 as u32,
@@ -424,8 +502,8 @@ fn modrm(rd: &mut Reader, insn: &mut Insn, a32: bool) -> Result<(), DecodeError>
             _ => {}
         }
     }
-    if insn.seg == NO_SEG {
-        insn.seg = default_seg;
+    if insn.pfx & P_SEG == 0 {
+        insn.sreg = default_seg;
     }
     Ok(())
 }
@@ -439,15 +517,15 @@ mod tests {
         // es: add [bp+si+0x12], ax
         let i = decode(&[0x26, 0x01, 0x42, 0x12], CpuModel::I8086, false).unwrap();
         assert_eq!(
-            (i.op, i.len, i.seg, i.base, i.index, i.disp),
-            (0x01, 4, seg::ES, 5, 6, 0x12)
+            (i.op, i.len, i.seg(), i.base, i.index, i.disp),
+            (0x01, 4, seg::ES, EaReg::R5, EaReg::R6, 0x12)
         );
     }
 
     #[test]
     fn bp_defaults_to_ss() {
         let i = decode(&[0x8B, 0x46, 0xFE], CpuModel::I286, false).unwrap();
-        assert_eq!((i.seg, i.disp), (seg::SS, 0xFFFF_FFFE));
+        assert_eq!((i.seg(), i.disp), (seg::SS, 0xFFFF_FFFE));
     }
 
     #[test]
@@ -457,7 +535,7 @@ mod tests {
         assert!(i.o32() && i.a32());
         assert_eq!(
             (i.base, i.index, i.scale, i.disp, i.len),
-            (3, 1, 2, 0x10, 6)
+            (EaReg::R3, EaReg::R1, 2, 0x10, 6)
         );
     }
 

@@ -108,9 +108,9 @@ impl Cpu {
         let off = self.ea(i);
         let b = self.reg(i.reg(), S);
         if stores(K) {
-            self.modify_mem(bus, i.seg, off, S, |cpu, a| cpu.alu(K, S, a, b))
+            self.modify_mem(bus, i.seg(), off, S, |cpu, a| cpu.alu(K, S, a, b))
         } else {
-            let a = self.read_mem(bus, i.seg, off, S)?;
+            let a = self.read_mem(bus, i.seg(), off, S)?;
             self.alu(K, S, a, b);
             Ok(())
         }
@@ -138,7 +138,7 @@ impl Cpu {
         i: &Insn,
     ) -> Result<(), Fault> {
         let off = self.ea(i);
-        self.read_mem_then(bus, i.seg, off, S, |cpu, b| {
+        self.read_mem_then(bus, i.seg(), off, S, |cpu, b| {
             let r = cpu.alu(K, S, cpu.reg(i.reg(), S), b);
             if stores(K) {
                 cpu.set_reg(i.reg(), S, r);
@@ -195,9 +195,9 @@ impl Cpu {
         let off = self.ea(i);
         let b = Self::grp1_imm::<S>(i);
         if stores(K) {
-            self.modify_mem(bus, i.seg, off, S, |cpu, a| cpu.alu(K, S, a, b))
+            self.modify_mem(bus, i.seg(), off, S, |cpu, a| cpu.alu(K, S, a, b))
         } else {
-            let a = self.read_mem(bus, i.seg, off, S)?;
+            let a = self.read_mem(bus, i.seg(), off, S)?;
             self.alu(K, S, a, b);
             Ok(())
         }
@@ -250,7 +250,7 @@ impl Cpu {
         i: &Insn,
     ) -> Result<(), Fault> {
         let off = self.ea(i);
-        self.modify_mem(bus, i.seg, off, S, |cpu, v| cpu.incdec(S, v, DEC))
+        self.modify_mem(bus, i.seg(), off, S, |cpu, v| cpu.incdec(S, v, DEC))
     }
 
     /// IMUL reg, r/m, imm (69; 6B sign-extends a byte) with a register r/m.
@@ -272,7 +272,7 @@ impl Cpu {
         i: &Insn,
     ) -> Result<(), Fault> {
         let off = self.ea(i);
-        let a = self.read_mem(bus, i.seg, off, S)?;
+        let a = self.read_mem(bus, i.seg(), off, S)?;
         self.imul_gei(i, a, S);
         Ok(())
     }
@@ -297,7 +297,7 @@ impl Cpu {
         i: &Insn,
     ) -> Result<(), Fault> {
         let off = self.ea(i);
-        self.read_mem_then(bus, i.seg, off, S, |cpu, b| {
+        self.read_mem_then(bus, i.seg(), off, S, |cpu, b| {
             let r = cpu.imul3(S, cpu.reg(i.reg(), S), b);
             cpu.set_reg(i.reg(), S, r);
         })
@@ -338,7 +338,7 @@ impl Cpu {
                     self.set_reg(i.rm(), size, r);
                 } else {
                     let off = self.ea(i);
-                    self.modify_mem(bus, i.seg, off, size, |cpu, a| cpu.not_neg(size, a, neg))?;
+                    self.modify_mem(bus, i.seg(), off, size, |cpu, a| cpu.not_neg(size, a, neg))?;
                 }
             }
             4 | 5 => {
@@ -732,7 +732,7 @@ impl Cpu {
     ) -> Result<(), Fault> {
         let count = self.shift_count(i);
         let off = self.ea(i);
-        self.modify_mem(bus, i.seg, off, S, |cpu, a| cpu.shift(K, S, a, count))?;
+        self.modify_mem(bus, i.seg(), off, S, |cpu, a| cpu.shift(K, S, a, count))?;
         self.shift_cycles(count);
         Ok(())
     }

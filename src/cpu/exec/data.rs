@@ -24,7 +24,7 @@ impl Cpu {
         i: &Insn,
     ) -> Result<(), Fault> {
         let off = self.ea_form::<EA>(i);
-        self.write_mem(bus, i.seg, off, S, self.reg(i.reg(), S))
+        self.write_mem(bus, i.seg(), off, S, self.reg(i.reg(), S))
     }
 
     /// MOV reg, r/m (8A, 8B) with a register r/m.
@@ -46,7 +46,7 @@ impl Cpu {
         i: &Insn,
     ) -> Result<(), Fault> {
         let off = self.ea_form::<EA>(i);
-        self.read_mem_then(bus, i.seg, off, S, |cpu, v| cpu.set_reg(i.reg(), S, v))
+        self.read_mem_then(bus, i.seg(), off, S, |cpu, v| cpu.set_reg(i.reg(), S, v))
     }
 
     /// MOV r, imm (B0–BF): the register is in the opcode.
@@ -75,7 +75,7 @@ impl Cpu {
         i: &Insn,
     ) -> Result<(), Fault> {
         let off = self.ea(i);
-        self.write_mem(bus, i.seg, off, S, i.imm & mask(S))
+        self.write_mem(bus, i.seg(), off, S, i.imm & mask(S))
     }
 
     /// LEA reg, m (8D); the register form was turned into #UD by the decoder.
@@ -139,7 +139,7 @@ impl Cpu {
         i: &Insn,
     ) -> Result<(), Fault> {
         let off = self.ea(i);
-        self.read_mem_then(bus, i.seg, off, SRC, |cpu, v| {
+        self.read_mem_then(bus, i.seg(), off, SRC, |cpu, v| {
             cpu.set_reg(i.reg(), D, widen::<SIGNED, SRC>(v))
         })
     }
@@ -170,7 +170,7 @@ impl Cpu {
     ) -> Result<(), Fault> {
         let size = i.osize();
         let off = self.ea(i);
-        self.read_mem_then(bus, i.seg, off, size, |cpu, v| {
+        self.read_mem_then(bus, i.seg(), off, size, |cpu, v| {
             if cpu.flags.cond(CC) {
                 cpu.set_reg(i.reg(), size, v);
             }
@@ -198,7 +198,7 @@ impl Cpu {
     ) -> Result<(), Fault> {
         let v = self.flags.cond(CC) as u32;
         let off = self.ea(i);
-        self.write_mem(bus, i.seg, off, 1, v)
+        self.write_mem(bus, i.seg(), off, 1, v)
     }
 }
 

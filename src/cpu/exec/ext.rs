@@ -89,7 +89,7 @@ impl Cpu {
                     self.set_reg(i.rm(), size, r);
                     Ok(())
                 } else {
-                    self.write_mem(bus, i.seg, off, size, r)
+                    self.write_mem(bus, i.seg(), off, size, r)
                 }
             }
             0xB0 | 0xB1 => {
@@ -106,7 +106,7 @@ impl Cpu {
                 if i.is_reg() {
                     self.set_reg(i.rm(), size, new_dst);
                 } else {
-                    self.write_mem(bus, i.seg, off, size, new_dst)?;
+                    self.write_mem(bus, i.seg(), off, size, new_dst)?;
                 }
                 if !equal {
                     self.set_reg(reg::AX, size, dst);
@@ -144,7 +144,7 @@ impl Cpu {
                     self.set_reg(i.rm(), size, sum);
                     Ok(())
                 } else {
-                    self.write_mem(bus, i.seg, off, size, sum)?;
+                    self.write_mem(bus, i.seg(), off, size, sum)?;
                     self.set_reg(i.reg(), size, dst);
                     Ok(())
                 }
@@ -176,8 +176,8 @@ impl Cpu {
         if i.is_reg() {
             return Ok(self.reg(i.rm(), size));
         }
-        let v = self.read_mem(bus, i.seg, off, size)?;
-        self.probe_write(bus, i.seg, off, size)?;
+        let v = self.read_mem(bus, i.seg(), off, size)?;
+        self.probe_write(bus, i.seg(), off, size)?;
         Ok(v)
     }
 
@@ -204,7 +204,7 @@ impl Cpu {
         let v = if i.is_reg() {
             self.reg(i.rm(), size)
         } else {
-            self.read_mem(bus, i.seg, off, size)?
+            self.read_mem(bus, i.seg(), off, size)?
         };
         let cf = (v >> sel) & 1 != 0;
         let nv = match kind {
@@ -219,7 +219,7 @@ impl Cpu {
             } else {
                 // CF changes only once the write is done: a write that faults (a read-only
                 // segment or page) leaves the flags as they were.
-                self.write_mem(bus, i.seg, off, size, nv)?;
+                self.write_mem(bus, i.seg(), off, size, nv)?;
             }
         }
         self.flags.assign(flags::CF, cf);
@@ -263,20 +263,20 @@ impl Cpu {
             0 | 1 => {
                 let t = if r == 0 { self.gdtr } else { self.idtr };
                 let off = self.ea(i);
-                self.write_mem(bus, i.seg, off, 2, t.limit as u32)?;
+                self.write_mem(bus, i.seg(), off, 2, t.limit as u32)?;
                 // The 286 stores 0xFF in the unused high byte; the 386 with a 16-bit operand 0.
                 let base = match (self.model, i.o32()) {
                     (CpuModel::I286, _) => t.base | 0xFF00_0000,
                     (_, false) => t.base & 0x00FF_FFFF,
                     _ => t.base,
                 };
-                self.write_mem(bus, i.seg, off.wrapping_add(2) & self.ea_mask(i), 4, base)
+                self.write_mem(bus, i.seg(), off.wrapping_add(2) & self.ea_mask(i), 4, base)
             }
             2 | 3 => {
                 self.require_cpl0()?;
                 let off = self.ea(i);
-                let limit = self.read_mem(bus, i.seg, off, 2)? as u16;
-                let base = self.read_mem(bus, i.seg, off.wrapping_add(2) & self.ea_mask(i), 4)?;
+                let limit = self.read_mem(bus, i.seg(), off, 2)? as u16;
+                let base = self.read_mem(bus, i.seg(), off.wrapping_add(2) & self.ea_mask(i), 4)?;
                 let base = if i.o32() { base } else { base & 0x00FF_FFFF };
                 let t = crate::cpu::TableReg { base, limit };
                 if r == 2 {

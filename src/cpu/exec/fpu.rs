@@ -184,7 +184,7 @@ impl Cpu {
             self.fpu.fop = (op as u16) << 8 | m as u16;
             if mem {
                 self.fpu.fdp = self.ea(i);
-                self.fpu.fds = self.segs[i.seg as usize].selector;
+                self.fpu.fds = self.segs[i.seg() as usize].selector;
             }
         }
         let res = if mem {
@@ -257,7 +257,7 @@ impl Cpu {
     ) -> Result<[u8; N], Fault> {
         let mut b = [0u8; N];
         let off = self.ea(i);
-        self.fpu_read(bus, i.seg, off, &mut b)?;
+        self.fpu_read(bus, i.seg(), off, &mut b)?;
         Ok(b)
     }
 
@@ -435,7 +435,7 @@ impl Cpu {
         let data = data.unwrap_or_else(|| indefinite.to_vec());
         let unmasked = env.flags & !(self.fpu.cw as u8) & (f80::IE | f80::OE | f80::UE | f80::DE);
         if unmasked == 0 {
-            self.fpu_write(bus, i.seg, off, &data)?;
+            self.fpu_write(bus, i.seg(), off, &data)?;
         }
         self.fpu.sw |= env.flags as u16 & 0x7F;
         self.fpu.set_c1(env.c1);
@@ -508,13 +508,13 @@ impl Cpu {
             (1, 6) => {
                 let off = self.ea(i);
                 let img = self.env_image(i.o32());
-                self.fpu_write(bus, i.seg, off, &img)?;
+                self.fpu_write(bus, i.seg(), off, &img)?;
                 self.fpu.cw |= 0x3F;
                 Ok(())
             }
             (1, 7) => {
                 let off = self.ea(i);
-                self.write_mem(bus, i.seg, off, 2, self.fpu.cw as u32)
+                self.write_mem(bus, i.seg(), off, 2, self.fpu.cw as u32)
             }
             (3, 0) | (7, 0) | (7, 5) => {
                 let v = match (op, r) {
@@ -564,7 +564,7 @@ impl Cpu {
                 let off = self.ea(i);
                 let n = if i.o32() { 28 } else { 14 };
                 let mut regs = [0u8; 80];
-                self.fpu_read(bus, i.seg, off.wrapping_add(n), &mut regs)?;
+                self.fpu_read(bus, i.seg(), off.wrapping_add(n), &mut regs)?;
                 self.fldenv(bus, i)?;
                 let values: Vec<F80> = regs
                     .chunks(10)
@@ -584,14 +584,14 @@ impl Cpu {
                 for k in 0..8 {
                     img.extend_from_slice(&self.fpu.st(k).to_bytes());
                 }
-                self.fpu_write(bus, i.seg, off, &img)?;
+                self.fpu_write(bus, i.seg(), off, &img)?;
                 self.fpu.init();
                 Ok(())
             }
             (5, 7) => {
                 let off = self.ea(i);
                 let v = self.fpu.status_word();
-                self.write_mem(bus, i.seg, off, 2, v as u32)
+                self.write_mem(bus, i.seg(), off, 2, v as u32)
             }
             _ => Err(Fault::UD),
         }
@@ -669,7 +669,7 @@ impl Cpu {
         let o32 = i.o32();
         let mut raw = [0u8; 28];
         let n = if o32 { 28 } else { 14 };
-        self.fpu_read(bus, i.seg, off, &mut raw[..n])?;
+        self.fpu_read(bus, i.seg(), off, &mut raw[..n])?;
         let w: Vec<u32> = if o32 {
             raw.chunks(4)
                 .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -1066,10 +1066,10 @@ impl Cpu {
                 let at = 32 + 16 * k as usize;
                 img[at..at + 10].copy_from_slice(&f.st(k).to_bytes());
             }
-            self.fpu_write(bus, i.seg, off, &img)
+            self.fpu_write(bus, i.seg(), off, &img)
         } else {
             let mut img = [0u8; 160];
-            self.fpu_read(bus, i.seg, off, &mut img)?;
+            self.fpu_read(bus, i.seg(), off, &mut img)?;
             let w = |a: usize| u16::from_le_bytes([img[a], img[a + 1]]);
             let d = |a: usize| u32::from_le_bytes([img[a], img[a + 1], img[a + 2], img[a + 3]]);
             let f = &mut self.fpu;

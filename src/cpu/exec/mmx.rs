@@ -97,11 +97,11 @@ impl Cpu {
             return Ok(self.fpu.mm(i.rm()));
         }
         let off = self.ea(i);
-        let lo = self.read_mem(bus, i.seg, off, 4.min(size))? as u64;
+        let lo = self.read_mem(bus, i.seg(), off, 4.min(size))? as u64;
         if size <= 4 {
             return Ok(lo);
         }
-        let hi = self.read_mem(bus, i.seg, off.wrapping_add(4), 4)? as u64;
+        let hi = self.read_mem(bus, i.seg(), off.wrapping_add(4), 4)? as u64;
         Ok(lo | hi << 32)
     }
 
@@ -136,9 +136,9 @@ impl Cpu {
                     return Ok(());
                 }
                 let off = self.ea(i);
-                self.read_mem(bus, i.seg, off.wrapping_add(7), 1)?;
-                self.write_mem(bus, i.seg, off, 4, d as u32)?;
-                return self.write_mem(bus, i.seg, off.wrapping_add(4), 4, (d >> 32) as u32);
+                self.read_mem(bus, i.seg(), off.wrapping_add(7), 1)?;
+                self.write_mem(bus, i.seg(), off, 4, d as u32)?;
+                return self.write_mem(bus, i.seg(), off.wrapping_add(4), 4, (d >> 32) as u32);
             }
             0x71..=0x73 => {
                 if !i.is_reg() {

@@ -102,8 +102,8 @@ impl Cpu {
                     self.set_reg(i.reg(), size, b);
                 } else {
                     let off = self.ea(i);
-                    let b = self.read_mem(bus, i.seg, off, size)?;
-                    self.write_mem(bus, i.seg, off, size, a)?;
+                    let b = self.read_mem(bus, i.seg(), off, size)?;
+                    self.write_mem(bus, i.seg(), off, size, a)?;
                     self.set_reg(i.reg(), size, b);
                 }
                 Ok(())
@@ -200,12 +200,12 @@ impl Cpu {
             0xA0..=0xA3 => {
                 let size = if op & 1 == 0 { 1 } else { i.osize() };
                 if op < 0xA2 {
-                    let v = self.read_mem(bus, i.seg, i.disp, size)?;
+                    let v = self.read_mem(bus, i.seg(), i.disp, size)?;
                     self.set_reg(reg::AX, size, v);
                     Ok(())
                 } else {
                     let v = self.reg(reg::AX, size);
-                    self.write_mem(bus, i.seg, i.disp, size, v)
+                    self.write_mem(bus, i.seg(), i.disp, size, v)
                 }
             }
             0xC4 | 0xC5 => {
@@ -248,7 +248,7 @@ impl Cpu {
                     .reg(reg::BX, if i.a32() { 4 } else { 2 })
                     .wrapping_add(self.r8(reg::AX) as u32);
                 let off = if i.a32() { off } else { off & 0xFFFF };
-                let v = self.read_mem(bus, i.seg, off, 1)?;
+                let v = self.read_mem(bus, i.seg(), off, 1)?;
                 self.set_r8(reg::AX, v as u8);
                 Ok(())
             }
@@ -260,7 +260,7 @@ impl Cpu {
                 }
                 if !i.is_reg() && self.model == CpuModel::I8086 {
                     let off = self.ea(i);
-                    self.read_mem(bus, i.seg, off, 2)?;
+                    self.read_mem(bus, i.seg(), off, 2)?;
                 }
                 Ok(())
             }
@@ -354,10 +354,10 @@ impl Cpu {
                 }
                 let off = self.ea(i);
                 let size = i.osize();
-                let t = self.read_mem(bus, i.seg, off, size)?;
+                let t = self.read_mem(bus, i.seg(), off, size)?;
                 let sel = self.read_mem(
                     bus,
-                    i.seg,
+                    i.seg(),
                     off.wrapping_add(size as u32) & self.ea_mask(i),
                     2,
                 )?;
@@ -425,10 +425,10 @@ impl Cpu {
         }
         let size = i.osize();
         let off = self.ea(i);
-        let v = self.read_mem(bus, i.seg, off, size)?;
+        let v = self.read_mem(bus, i.seg(), off, size)?;
         let sel = self.read_mem(
             bus,
-            i.seg,
+            i.seg(),
             off.wrapping_add(size as u32) & self.ea_mask(i),
             2,
         )?;
@@ -487,11 +487,11 @@ impl Cpu {
         }
         let size = i.osize();
         let off = self.ea(i);
-        let lo = sext(self.read_mem(bus, i.seg, off, size)?, size);
+        let lo = sext(self.read_mem(bus, i.seg(), off, size)?, size);
         let hi = sext(
             self.read_mem(
                 bus,
-                i.seg,
+                i.seg(),
                 off.wrapping_add(size as u32) & self.ea_mask(i),
                 size,
             )?,

@@ -1656,7 +1656,7 @@ impl Cpu {
     /// INVLPG: drops the TLB entry of the page holding the memory operand's linear address.
     pub(crate) fn invlpg(&mut self, i: &crate::cpu::Insn) -> Result<(), Fault> {
         self.require_cpl0()?;
-        let lin = self.segs[i.seg as usize].base.wrapping_add(self.ea(i));
+        let lin = self.segs[i.seg() as usize].base.wrapping_add(self.ea(i));
         self.tlb.flush_page(lin);
         Ok(())
     }

@@ -21,7 +21,7 @@ impl Cpu {
         }
         if i.pfx & (P_REP | P_REPNE) == 0 {
             self.rep_pending = false;
-            return self.string_once(bus, op, i.seg, size, asize);
+            return self.string_once(bus, op, i.seg(), size, asize);
         }
         let compares = matches!(op, 0xA6 | 0xA7 | 0xAE | 0xAF);
         let until_zf = i.pfx & P_REP != 0; // REPE stops when ZF = 0; REPNE when ZF = 1
@@ -32,7 +32,7 @@ impl Cpu {
                 self.rep_pending = false;
                 return Ok(());
             }
-            if let Err(f) = self.string_once(bus, op, i.seg, size, asize) {
+            if let Err(f) = self.string_once(bus, op, i.seg(), size, asize) {
                 // A 286 INS/OUTS that faults on its operand has already counted the iteration.
                 if self.model == CpuModel::I286 && matches!(op, 0x6C..=0x6F) {
                     let c = self.reg(reg::CX, asize).wrapping_sub(1);

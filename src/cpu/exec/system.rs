@@ -117,10 +117,10 @@ impl Cpu {
             return Err(Fault::UD);
         }
         let off = self.ea(i);
-        self.probe_write(bus, i.seg, off, 8)?;
+        self.probe_write(bus, i.seg(), off, 8)?;
         let hi_off = off.wrapping_add(4);
-        let lo = self.read_mem(bus, i.seg, off, 4)?;
-        let hi = self.read_mem(bus, i.seg, hi_off, 4)?;
+        let lo = self.read_mem(bus, i.seg(), off, 4)?;
+        let hi = self.read_mem(bus, i.seg(), hi_off, 4)?;
         let old = (hi as u64) << 32 | lo as u64;
         let equal = old == self.edx_eax();
         let new = if equal {
@@ -128,8 +128,8 @@ impl Cpu {
         } else {
             old
         };
-        self.write_mem(bus, i.seg, off, 4, new as u32)?;
-        self.write_mem(bus, i.seg, hi_off, 4, (new >> 32) as u32)?;
+        self.write_mem(bus, i.seg(), off, 4, new as u32)?;
+        self.write_mem(bus, i.seg(), hi_off, 4, (new >> 32) as u32)?;
         if !equal {
             self.set_edx_eax(old);
         }
