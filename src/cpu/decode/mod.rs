@@ -12,7 +12,7 @@ use crate::cpu::model::CpuModel;
 use table::{Form, OPS};
 
 /// "No register" in an effective address; `regs[NO_REG as usize]` is always 0.
-pub const NO_REG: EaReg = EaReg::None;
+pub const NO_REG: RegNo = RegNo::None;
 
 /// Segment register numbers (the ModRM `reg` encoding).
 pub mod seg {
@@ -43,9 +43,10 @@ pub const P_REPNE: u8 = 16;
 /// Prefix bit: a segment override is present.
 pub const P_SEG: u8 = 32;
 
-/// A register number from a ModRM field, 0–7. Being an enum, it tells the compiler its range:
-/// the handlers index the register file with it directly, with no mask and no bounds check,
-/// and the field needs no extracting from the ModRM byte at run time.
+/// A register number: a ModRM field (0–7), or an effective address's base or index register,
+/// which may be none (8, whose `regs` entry is always 0). Being an enum, it tells the compiler
+/// its range: the handlers index the register file with it directly, with no mask and no
+/// bounds check, and a ModRM field needs no extracting from the ModRM byte at run time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(u8)]
 pub enum RegNo {
@@ -66,6 +67,9 @@ pub enum RegNo {
     R6,
     /// 7: (E)DI, BH, …
     R7,
+    /// No register: an effective address without a base or an index ([`NO_REG`]). A ModRM
+    /// field is never this.
+    None,
 }
 
 impl RegNo {
@@ -83,51 +87,6 @@ impl RegNo {
             RegNo::R7,
         ];
         ALL[(bits & 7) as usize]
-    }
-}
-
-/// A register of an effective address: 0–7, or none ([`NO_REG`], 8, whose `regs` entry is
-/// always 0). An enum for the same reason as [`RegNo`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[repr(u8)]
-pub enum EaReg {
-    /// (E)AX
-    R0,
-    /// (E)CX
-    R1,
-    /// (E)DX
-    R2,
-    /// (E)BX
-    R3,
-    /// (E)SP
-    R4,
-    /// (E)BP
-    R5,
-    /// (E)SI
-    R6,
-    /// (E)DI
-    R7,
-    /// No register.
-    #[default]
-    None,
-}
-
-impl EaReg {
-    /// Register `n` (0–7); any other number is none.
-    #[inline(always)]
-    pub fn of(n: u8) -> EaReg {
-        const ALL: [EaReg; 9] = [
-            EaReg::R0,
-            EaReg::R1,
-            EaReg::R2,
-            EaReg::R3,
-            EaReg::R4,
-            EaReg::R5,
-            EaReg::R6,
-            EaReg::R7,
-            EaReg::None,
-        ];
-        ALL[(n as usize).min(8)]
     }
 }
 
@@ -185,9 +144,9 @@ pub struct Insn {
     /// [`Insn::seg`]).
     pub sreg: SegNo,
     /// Effective-address base register (`NO_REG` for none).
-    pub base: EaReg,
+    pub base: RegNo,
     /// Effective-address index register (`NO_REG` for none).
-    pub index: EaReg,
+    pub index: RegNo,
     /// Index scale as a shift count (0–3).
     pub scale: u8,
     /// Number of prefix bytes (the 8086 resumes an interrupted string op at the last one).
@@ -311,15 +270,15 @@ impl Reader<'_> {
 }
 
 /// 16-bit addressing: (base, index, default segment) by `rm`.
-const EA16: [(EaReg, EaReg, SegNo); 8] = [
-    (EaReg::R3, EaReg::R6, SegNo::Ds), // bx+si
-    (EaReg::R3, EaReg::R7, SegNo::Ds), // bx+di
-    (EaReg::R5, EaReg::R6, SegNo::Ss), // bp+si
-    (EaReg::R5, EaReg::R7, SegNo::Ss), // bp+di
-    (EaReg::R6, NO_REG, SegNo::Ds),
-    (EaReg::R7, NO_REG, SegNo::Ds),
-    (EaReg::R5, NO_REG, SegNo::Ss), // bp (mod 0: disp16)
-    (EaReg::R3, NO_REG, SegNo::Ds),
+const EA16: [(RegNo, RegNo, SegNo); 8] = [
+    (RegNo::R3, RegNo::R6, SegNo::Ds), // bx+si
+    (RegNo::R3, RegNo::R7, SegNo::Ds), // bx+di
+    (RegNo::R5, RegNo::R6, SegNo::Ss), // bp+si
+    (RegNo::R5, RegNo::R7, SegNo::Ss), // bp+di
+    (RegNo::R6, NO_REG, SegNo::Ds),
+    (RegNo::R7, NO_REG, SegNo::Ds),
+    (RegNo::R5, NO_REG, SegNo::Ss), // bp (mod 0: disp16)
+    (RegNo::R3, NO_REG, SegNo::Ds),
 ];
 
 /// Decodes one instruction from `bytes`.
@@ -344,7 +303,11 @@ pub fn decode_into(
 ) -> Result<(), DecodeError> {
     let mut rd = Reader { b: bytes, pos: 0 };
     // DS unless an override or the addressing form says otherwise (`P_SEG` marks an override).
-    *insn = Insn::default();
+    *insn = Insn {
+        base: NO_REG,
+        index: NO_REG,
+        ..Default::default()
+    };
     let mut o32 = default32;
     let mut a32 = default32;
     let limit = max_len(model);
@@ -473,16 +436,16 @@ fn modrm(rd: &mut Reader, insn: &mut Insn, a32: bool) -> Result<(), DecodeError>
             };
         }
     } else {
-        let mut base = EaReg::of(rm);
+        let mut base = RegNo::of(rm);
         if rm == 4 {
             let sib = rd.u8()?;
             insn.scale = sib >> 6;
             let idx = (sib >> 3) & 7;
             if idx != 4 {
-                insn.index = EaReg::of(idx);
+                insn.index = RegNo::of(idx);
             }
-            base = EaReg::of(sib & 7);
-            if base == EaReg::R5 && md == 0 {
+            base = RegNo::of(sib & 7);
+            if base == RegNo::R5 && md == 0 {
                 insn.disp = rd.u32()?;
                 base = NO_REG;
             }
@@ -491,7 +454,7 @@ fn modrm(rd: &mut Reader, insn: &mut Insn, a32: bool) -> Result<(), DecodeError>
             base = NO_REG;
         }
         insn.base = base;
-        default_seg = if base == EaReg::R4 || base == EaReg::R5 {
+        default_seg = if base == RegNo::R4 || base == RegNo::R5 {
             SegNo::Ss
         } else {
             SegNo::Ds
@@ -518,7 +481,7 @@ mod tests {
         let i = decode(&[0x26, 0x01, 0x42, 0x12], CpuModel::I8086, false).unwrap();
         assert_eq!(
             (i.op, i.len, i.seg(), i.base, i.index, i.disp),
-            (0x01, 4, seg::ES, EaReg::R5, EaReg::R6, 0x12)
+            (0x01, 4, seg::ES, RegNo::R5, RegNo::R6, 0x12)
         );
     }
 
@@ -535,7 +498,7 @@ mod tests {
         assert!(i.o32() && i.a32());
         assert_eq!(
             (i.base, i.index, i.scale, i.disp, i.len),
-            (EaReg::R3, EaReg::R1, 2, 0x10, 6)
+            (RegNo::R3, RegNo::R1, 2, 0x10, 6)
         );
     }
 
