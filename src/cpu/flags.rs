@@ -76,8 +76,17 @@ pub enum Lazy {
     Dec,
     /// AND/OR/XOR/TEST: CF = OF = AF = 0.
     Logic,
-    /// CF, AF and OF are in `bits`; ZF, SF and PF come from `res` (shifts, rotates, IMUL).
+    /// CF, AF and OF are in `bits`; ZF, SF and PF come from `res` (rotates, IMUL).
     Szp,
+    /// SHL/SAL of `a` by `b` (1 or more): CF is the last bit shifted out, OF is CF ≠ the
+    /// result's sign, AF = 0.
+    Shl,
+    /// SHR of `a` by `b` (1 or more): CF is the last bit shifted out, OF is `a`'s sign for a
+    /// count of 1 and 0 otherwise, AF = 0.
+    Shr,
+    /// SAR of `a` by `b` (1 or more): CF is the last bit shifted out (the sign once the count
+    /// reaches the size), OF = AF = 0.
+    Sar,
 }
 
 /// EFLAGS, partly lazy.
@@ -130,6 +139,13 @@ fn bit(on: bool, flag: u32) -> u32 {
     }
 }
 
+/// `v`, `size` bytes wide, sign-extended.
+#[inline(always)]
+fn sign_extend(v: u32, size: u8) -> i32 {
+    let sh = 32 - size as u32 * 8;
+    ((v << sh) as i32) >> sh
+}
+
 /// Even parity of the low byte.
 #[inline(always)]
 pub fn parity(v: u32) -> bool {
@@ -171,6 +187,15 @@ impl Flags {
             Lazy::Sub => self.a < self.b,
             Lazy::Sbb => self.a <= self.b,
             Lazy::Logic => false,
+            Lazy::Shl => {
+                let bits = self.size as u32 * 8;
+                self.b <= bits && (self.a >> (bits - self.b)) & 1 != 0
+            }
+            Lazy::Shr => self.b <= self.size as u32 * 8 && (self.a >> (self.b - 1)) & 1 != 0,
+            Lazy::Sar => {
+                let last = self.b.min(self.size as u32 * 8) - 1;
+                (sign_extend(self.a, self.size) >> last) & 1 != 0
+            }
         }
     }
 
@@ -206,7 +231,7 @@ impl Flags {
     pub fn af(&self) -> bool {
         match self.op {
             Lazy::None | Lazy::Szp => self.bits & AF != 0,
-            Lazy::Logic => false,
+            Lazy::Logic | Lazy::Shl | Lazy::Shr | Lazy::Sar => false,
             _ => (self.a ^ self.b ^ self.res) & 0x10 != 0,
         }
     }
@@ -219,7 +244,9 @@ impl Flags {
             Lazy::None | Lazy::Szp => self.bits & OF != 0,
             Lazy::Add | Lazy::Adc | Lazy::Inc => (self.a ^ self.res) & (self.b ^ self.res) & s != 0,
             Lazy::Sub | Lazy::Sbb | Lazy::Dec => (self.a ^ self.b) & (self.a ^ self.res) & s != 0,
-            Lazy::Logic => false,
+            Lazy::Logic | Lazy::Sar => false,
+            Lazy::Shl => (self.res & s != 0) != self.cf(),
+            Lazy::Shr => self.b == 1 && self.a & s != 0,
         }
     }
 
@@ -312,8 +339,7 @@ impl Flags {
     #[inline]
     pub fn set_cf_of(&mut self, cf: bool, of: bool) {
         if !matches!(self.op, Lazy::None | Lazy::Szp) {
-            // `a`, `b` (1 for Inc/Dec) and `res` are meaningful for every kind but Logic.
-            let af = self.op != Lazy::Logic && (self.a ^ self.b ^ self.res) & 0x10 != 0;
+            let af = self.af();
             self.bits = (self.bits & !AF) | bit(af, AF);
             self.op = Lazy::Szp;
         }

@@ -640,29 +640,23 @@ impl Cpu {
                 self.flags.set_szp(size, r as u32, false, false, false);
                 return r as u32;
             }
+            // The shifts leave their flags to be computed when read (see `Lazy::Shl`).
             4 | 6 => {
                 // SHL/SAL
                 let r = if count >= 64 { 0 } else { (a64 << count) & m };
-                let cf = count <= bits && (a64 >> (bits - count)) & 1 != 0;
-                let of = msb(r) != cf;
-                self.flags.set_szp(size, r as u32, cf, false, of);
+                self.flags.set_lazy(Lazy::Shl, size, a, count, r as u32);
                 return r as u32;
             }
             5 => {
                 // SHR
                 let r = if count >= 64 { 0 } else { a64 >> count };
-                let cf = count <= bits && (a64 >> (count - 1)) & 1 != 0;
-                let of = count == 1 && msb(a64);
-                self.flags.set_szp(size, r as u32, cf, false, of);
+                self.flags.set_lazy(Lazy::Shr, size, a, count, r as u32);
                 return r as u32;
             }
             _ => {
                 // SAR
-                let s = sext(a, size) as i64;
-                let c = count.min(bits);
-                let r = (s >> c) as u64 & m;
-                let cf = (s >> (c - 1)) & 1 != 0;
-                self.flags.set_szp(size, r as u32, cf, false, false);
+                let r = (sext(a, size) as i64 >> count.min(bits)) as u64 & m;
+                self.flags.set_lazy(Lazy::Sar, size, a, count, r as u32);
                 return r as u32;
             }
         };
@@ -735,5 +729,81 @@ impl Cpu {
         self.modify_mem(bus, i.seg(), off, S, |cpu, a| cpu.shift(K, S, a, count))?;
         self.shift_cycles(count);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cpu::flags::{parity, ARITH, CF, OF, PF, SF, ZF};
+    use crate::cpu::{Cpu, CpuModel};
+
+    /// SHL, SHR and SAR (results and lazy flags) against shifting one bit at a time, as the SDM
+    /// describes them; OF for counts above 1, which it leaves undefined, as this interpreter
+    /// gives it (SHL compares CF with the sign, SHR and SAR clear it). The 8086 shifts by all
+    /// of CL, later models by its low five bits.
+    #[test]
+    fn shifts_match_bit_by_bit_shifting() {
+        let mut cpus = [Cpu::new(CpuModel::I8086), Cpu::new(CpuModel::I386)];
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for n in 0..60_000u32 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let model = [CpuModel::I8086, CpuModel::I386][n as usize % 2];
+            let size = [1u8, 2, 4][(n / 2) as usize % 3];
+            let kind = [4u8, 5, 7][(n / 6) as usize % 3];
+            let count = 1 + (seed >> 40) as u32 % 255;
+            let bits = size as u32 * 8;
+            let m = u32::MAX >> (32 - bits);
+            let s = 1u32 << (bits - 1);
+            let a = seed as u32 & m;
+            let times = if model == CpuModel::I8086 {
+                count
+            } else {
+                count & 0x1F
+            };
+            let cpu = &mut cpus[n as usize % 2];
+            cpu.flags.set(0x2 | CF | OF);
+            let before = cpu.flags.get();
+            let r = cpu.shift(kind, size, a, count);
+            if times == 0 {
+                assert_eq!(
+                    (r, cpu.flags.get()),
+                    (a, before),
+                    "a zero count changes nothing"
+                );
+                continue;
+            }
+            let (mut v, mut cf) = (a, false);
+            for _ in 0..times {
+                if kind == 4 {
+                    cf = v & s != 0;
+                    v = (v << 1) & m;
+                } else {
+                    cf = v & 1 != 0;
+                    v = if kind == 5 {
+                        v >> 1
+                    } else {
+                        (v >> 1) | (v & s)
+                    };
+                }
+            }
+            let of = match kind {
+                4 => (v & s != 0) != cf,
+                5 => times == 1 && a & s != 0,
+                _ => false,
+            };
+            let flag = |on: bool, f: u32| if on { f } else { 0 };
+            let want = flag(cf, CF)
+                | flag(of, OF)
+                | flag(v == 0, ZF)
+                | flag(v & s != 0, SF)
+                | flag(parity(v), PF);
+            let what = format!("{model:?} kind {kind} size {size}: {a:#x} by {count}");
+            assert_eq!((r, cpu.flags.get() & ARITH), (v, want), "{what}");
+            // Setting CF and OF by hand (as CLC or a rotate does) keeps the others.
+            cpu.flags.set_cf_of(!cf, of);
+            assert_eq!(cpu.flags.get() & ARITH, want ^ CF, "{what}");
+        }
     }
 }
