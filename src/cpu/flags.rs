@@ -76,8 +76,12 @@ pub enum Lazy {
     Dec,
     /// AND/OR/XOR/TEST: CF = OF = AF = 0.
     Logic,
-    /// CF, AF and OF are in `bits`; ZF, SF and PF come from `res` (rotates, IMUL).
+    /// CF, AF and OF are in `bits`; ZF, SF and PF come from `res` (rotates, one-operand
+    /// multiplies).
     Szp,
+    /// `res` is the signed product `a × b` truncated (two- and three-operand IMUL): CF = OF =
+    /// the product does not fit in `res`, AF = 0.
+    Imul,
     /// SHL/SAL of `a` by `b` (1 or more): CF is the last bit shifted out, OF is CF ≠ the
     /// result's sign, AF = 0.
     Shl,
@@ -196,6 +200,7 @@ impl Flags {
                 let last = self.b.min(self.size as u32 * 8) - 1;
                 (sign_extend(self.a, self.size) >> last) & 1 != 0
             }
+            Lazy::Imul => self.product_overflows(),
         }
     }
 
@@ -231,7 +236,7 @@ impl Flags {
     pub fn af(&self) -> bool {
         match self.op {
             Lazy::None | Lazy::Szp => self.bits & AF != 0,
-            Lazy::Logic | Lazy::Shl | Lazy::Shr | Lazy::Sar => false,
+            Lazy::Logic | Lazy::Shl | Lazy::Shr | Lazy::Sar | Lazy::Imul => false,
             _ => (self.a ^ self.b ^ self.res) & 0x10 != 0,
         }
     }
@@ -247,7 +252,15 @@ impl Flags {
             Lazy::Logic | Lazy::Sar => false,
             Lazy::Shl => (self.res & s != 0) != self.cf(),
             Lazy::Shr => self.b == 1 && self.a & s != 0,
+            Lazy::Imul => self.product_overflows(),
         }
+    }
+
+    /// For `Imul`: whether the signed product of `a` and `b` does not fit in `res`.
+    #[inline(always)]
+    fn product_overflows(&self) -> bool {
+        let p = sign_extend(self.a, self.size) as i64 * sign_extend(self.b, self.size) as i64;
+        p != sign_extend(self.res, self.size) as i64
     }
 
     /// Interrupts enabled.

@@ -459,10 +459,9 @@ impl Cpu {
     /// Two- and three-operand IMUL (69, 6B, 0F AF): `reg = src * imm` / `reg = reg * src`.
     #[inline(always)]
     pub(crate) fn imul3(&mut self, size: u8, a: u32, b: u32) -> u32 {
-        let p = sext(a, size) as i64 * sext(b, size) as i64;
-        let lo = p as u64 as u32 & mask(size);
-        let of = p != sext(lo, size) as i64;
-        self.flags.set_szp(size, lo, of, false, of);
+        let lo = a.wrapping_mul(b) & mask(size);
+        // CF and OF (whether the product fits) are computed when read.
+        self.flags.set_lazy(Lazy::Imul, size, a, b, lo);
         lo
     }
 
@@ -736,6 +735,44 @@ impl Cpu {
 mod tests {
     use crate::cpu::flags::{parity, ARITH, CF, OF, PF, SF, ZF};
     use crate::cpu::{Cpu, CpuModel};
+
+    /// Two- and three-operand IMUL: the truncated product, CF = OF = whether it fits, AF = 0,
+    /// the rest from the result.
+    #[test]
+    fn imul_flags_say_whether_the_product_fits() {
+        let mut cpu = Cpu::new(CpuModel::I386);
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for n in 0..20_000u32 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let size = [2u8, 4][n as usize % 2];
+            let bits = size as u32 * 8;
+            let m = u32::MAX >> (32 - bits);
+            // Small factors as often as large ones, so that both outcomes occur.
+            let shrink = (seed >> 60) as u32 % bits;
+            let (a, b) = (
+                (seed as u32 & m) >> shrink,
+                ((seed >> 32) as u32 & m) >> shrink,
+            );
+            let wide = |v: u32| ((v << (32 - bits)) as i32 >> (32 - bits)) as i64;
+            let p = wide(a) * wide(b);
+            let lo = p as u32 & m;
+            let fits = wide(lo) == p;
+            cpu.flags.set(0x2);
+            let r = cpu.imul3(size, a, b);
+            let flag = |on: bool, f: u32| if on { f } else { 0 };
+            let want = flag(!fits, CF | OF)
+                | flag(lo == 0, ZF)
+                | flag(lo >> (bits - 1) != 0, SF)
+                | flag(parity(lo), PF);
+            assert_eq!(
+                (r, cpu.flags.get() & ARITH),
+                (lo, want),
+                "{a:#x} * {b:#x}, size {size}"
+            );
+        }
+    }
 
     /// SHL, SHR and SAR (results and lazy flags) against shifting one bit at a time, as the SDM
     /// describes them; OF for counts above 1, which it leaves undefined, as this interpreter
