@@ -14,6 +14,7 @@
 //! result, and ADC/SBB are recorded as their own kinds instead of being evaluated eagerly (a
 //! carry-in of 0 makes them plain ADD/SUB).
 
+use super::exec::sext;
 use serde::{Deserialize, Serialize};
 
 /// Carry flag.
@@ -143,13 +144,6 @@ fn bit(on: bool, flag: u32) -> u32 {
     }
 }
 
-/// `v`, `size` bytes wide, sign-extended.
-#[inline(always)]
-fn sign_extend(v: u32, size: u8) -> i32 {
-    let sh = 32 - size as u32 * 8;
-    ((v << sh) as i32) >> sh
-}
-
 /// Even parity of the low byte.
 #[inline(always)]
 pub fn parity(v: u32) -> bool {
@@ -198,7 +192,7 @@ impl Flags {
             Lazy::Shr => self.b <= self.size as u32 * 8 && (self.a >> (self.b - 1)) & 1 != 0,
             Lazy::Sar => {
                 let last = self.b.min(self.size as u32 * 8) - 1;
-                (sign_extend(self.a, self.size) >> last) & 1 != 0
+                (sext(self.a, self.size) >> last) & 1 != 0
             }
             Lazy::Imul => self.product_overflows(),
         }
@@ -259,8 +253,8 @@ impl Flags {
     /// For `Imul`: whether the signed product of `a` and `b` does not fit in `res`.
     #[inline(always)]
     fn product_overflows(&self) -> bool {
-        let p = sign_extend(self.a, self.size) as i64 * sign_extend(self.b, self.size) as i64;
-        p != sign_extend(self.res, self.size) as i64
+        let p = sext(self.a, self.size) as i64 * sext(self.b, self.size) as i64;
+        p != sext(self.res, self.size) as i64
     }
 
     /// Interrupts enabled.

@@ -735,17 +735,16 @@ impl Cpu {
 mod tests {
     use crate::cpu::flags::{parity, ARITH, CF, OF, PF, SF, ZF};
     use crate::cpu::{Cpu, CpuModel};
+    use crate::difftest::rng::Rng;
 
     /// Two- and three-operand IMUL: the truncated product, CF = OF = whether it fits, AF = 0,
     /// the rest from the result.
     #[test]
     fn imul_flags_say_whether_the_product_fits() {
         let mut cpu = Cpu::new(CpuModel::I386);
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rng = Rng::new(1);
         for n in 0..20_000u32 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            let seed = rng.next_u64();
             let size = [2u8, 4][n as usize % 2];
             let bits = size as u32 * 8;
             let m = u32::MAX >> (32 - bits);
@@ -781,11 +780,9 @@ mod tests {
     #[test]
     fn shifts_match_bit_by_bit_shifting() {
         let mut cpus = [Cpu::new(CpuModel::I8086), Cpu::new(CpuModel::I386)];
-        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut rng = Rng::new(2);
         for n in 0..60_000u32 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            let seed = rng.next_u64();
             let model = [CpuModel::I8086, CpuModel::I386][n as usize % 2];
             let size = [1u8, 2, 4][(n / 2) as usize % 3];
             let kind = [4u8, 5, 7][(n / 6) as usize % 3];
