@@ -46,14 +46,16 @@
 //! the slots whose only check is for stores (the chained form tests the code stamp itself and
 //! stops the chain when the store wrote the trace's page) and Jcc (the chained form tests the
 //! condition: not taken, it goes on; taken, it makes the jump, with EIP from the slot's
-//! offset, and returns to the trace loop, which goes on in the same page or leaves). Memory instructions run on
-//! a `FastOnly` bus, so that their chained forms make no call on the fast path; an access that
-//! needs the slow path makes the instruction run again out of line, with the real bus. Any
-//! other slot, and the end slot after the last instruction, has `stop` there, which returns to
-//! the trace loop. So a run of chained instructions costs the loop one call, and each handler
-//! ends in an indirect jump of its own, which the host predicts far better than the loop's one
-//! shared call. The depth is bounded by the trace's length, so builds that make real calls of
-//! the tail calls stay safe.
+//! offset, and goes on with the trace the cache holds at the target when the trace loop would
+//! go there without a lookup, or else returns to the trace loop, which decides). Memory
+//! instructions run on a `FastOnly` bus, so that their chained forms make no call on the fast
+//! path; an access that needs the slow path makes the instruction run again out of line, with
+//! the real bus. Any other slot, and the end slot after the last instruction, has `stop`
+//! there, which returns to the trace loop. So a run of chained instructions — a hot loop of
+//! one page, many times round — costs the loop one call, and each handler ends in an indirect
+//! jump of its own, which the host predicts far better than the loop's one shared call. The
+//! depth is bounded by the trace's length and the [`HOPS`] a chain may make, so builds that
+//! make real calls of the tail calls stay safe.
 //!
 //! Faults return from the handler as `Err` and end the trace. The cycle budget is checked after
 //! every instruction, so a trace never runs past a device deadline — except that a trace whose
@@ -339,19 +341,30 @@ impl Cpu {
                         {
                             self.cycles_behind = true;
                         }
-                        let cx = ChainCx {
+                        let mut cx = ChainCx {
                             base,
                             ip_mask,
                             stamp,
                             page: t.tag as u32,
                             epoch: t.epoch,
+                            trace: t,
+                            traces: tc.traces.as_ptr(),
+                            hops: HOPS,
                         };
                         // SAFETY: the slot is linked, so its `chain` is a chained form for bus
                         // type `B` (see `set_chain`), which wants a pointer into `t.slots`.
-                        let end = unsafe { chain_of::<B>(s)(self, bus, p, &cx) };
+                        let end = unsafe { chain_of::<B>(s)(self, bus, p, &mut cx) };
                         #[cfg(debug_assertions)]
                         {
                             self.cycles_behind = false;
+                        }
+                        if cx.base != base {
+                            // The chain went on with another trace of the page at a taken
+                            // branch (see `jump_on`), and stopped in that one.
+                            base = cx.base;
+                            // SAFETY: `cx.trace` is `t` or a trace of `tc` that `jump_on`
+                            // went on with.
+                            t = unsafe { &*cx.trace };
                         }
                         p = end.at;
                         // SAFETY: a chain stops at a slot of the same array.
@@ -713,16 +726,34 @@ impl ChainEnd {
     }
 }
 
-/// What a chain needs of its trace: where it starts (to make a taken Jcc's target) and what to
-/// watch for (a write to the trace's code page: the bus's code stamp moved and the page's epoch
-/// is no longer the trace's).
+/// What a chain needs of the trace it runs in: where it starts (to make a taken Jcc's target),
+/// what to watch for (a write to the trace's code page: the bus's code stamp moved and the
+/// page's epoch is no longer the trace's), and how to go on at a taken branch's target with
+/// another trace of the page (see `jump_on`), which then becomes the chain's trace.
 struct ChainCx {
+    /// EIP of the trace's first instruction.
     base: u32,
     ip_mask: u32,
+    /// The bus's code stamp when the chain was entered.
     stamp: u32,
+    /// The physical start address of the trace (of the first, when the chain went on with
+    /// others), in the page all its traces lie in.
     page: u32,
+    /// The epoch of that page.
     epoch: u32,
+    /// The trace.
+    trace: *const Trace,
+    /// The cache's traces.
+    traces: *const Trace,
+    /// How many more taken branches the chain may follow before it returns to the trace loop.
+    hops: u32,
 }
+
+/// Taken branches a run of chained slots follows into the next trace before it returns to
+/// the trace loop. The chained forms call each other in tail position, which the compiler
+/// makes jumps in optimised builds but not in debug builds; the bound keeps the native stack
+/// bounded either way (a chain is at most `HOPS + 1` traces deep).
+const HOPS: u32 = if cfg!(debug_assertions) { 3 } else { 64 };
 
 /// How a trace loop goes on after a slot with checks.
 enum Flow {
@@ -737,7 +768,7 @@ enum Flow {
 
 /// A slot's chained handler: runs slot `s` and the chained slots after it (see `Slot::chain`).
 /// `s` points into a trace's `slots`, and may be stepped through that array.
-type Chain<B> = unsafe fn(&mut Cpu, &mut B, *const Slot, &ChainCx) -> ChainEnd;
+type Chain<B> = unsafe fn(&mut Cpu, &mut B, *const Slot, &mut ChainCx) -> ChainEnd;
 
 /// The chain entry of slot `s`.
 ///
@@ -767,8 +798,9 @@ const fn jcc_condition(id: u16) -> Option<u8> {
 ///
 /// A Jcc's chained form does the handler's work itself: not taken, it goes on with the next
 /// slot; taken, it sets EIP to the target (made from the slot's offset: inside a trace, EIP
-/// is not kept exact) and stops the chain (`JUMPED`). A target beyond CS's limit stops
-/// the chain before the slot instead, and the trace loop runs the handler, which raises #GP.
+/// is not kept exact) and goes on with the trace there (`jump_on`), or stops the chain
+/// (`JUMPED`). A target beyond CS's limit stops the chain before the slot instead, and the
+/// trace loop runs the handler, which raises #GP.
 ///
 /// An instruction with a memory operand (`handlers::memory_form`) runs on a `FastOnly` bus:
 /// compiled that way, its fast path makes no call, so this function needs no stack frame;
@@ -782,7 +814,7 @@ unsafe fn chained<B: Bus, const ID: u16, const STORE: bool>(
     cpu: &mut Cpu,
     bus: &mut B,
     s: *const Slot,
-    cx: &ChainCx,
+    cx: &mut ChainCx,
 ) -> ChainEnd {
     // SAFETY: `s` points at a slot (the caller's promise).
     let insn = unsafe { &(*s).insn };
@@ -802,7 +834,8 @@ unsafe fn chained<B: Bus, const ID: u16, const STORE: bool>(
                 cpu.cycles += cpu.taken_penalty();
             }
             cpu.eip = target;
-            return ChainEnd { at: s, why: JUMPED };
+            // SAFETY: the caller's promise, passed on.
+            return unsafe { jump_on::<B>(cpu, bus, s, cx) };
         }
     } else if const { handlers::memory_form(ID) } {
         let run: Handler<FastOnly<B>> =
@@ -841,7 +874,7 @@ unsafe fn chained_slow<B: Bus, const ID: u16, const STORE: bool>(
     cpu: &mut Cpu,
     bus: &mut B,
     s: *const Slot,
-    cx: &ChainCx,
+    cx: &mut ChainCx,
 ) -> ChainEnd {
     let run: Handler<B> = const { handlers::Table::<B>::HANDLERS[ID as usize] };
     // SAFETY: `s` points at a slot (the caller's promise).
@@ -865,7 +898,7 @@ unsafe fn chain_on<B: Bus, const STORE: bool>(
     cpu: &mut Cpu,
     bus: &mut B,
     s: *const Slot,
-    cx: &ChainCx,
+    cx: &mut ChainCx,
     id: u16,
 ) -> ChainEnd {
     debug_assert!(
@@ -885,11 +918,72 @@ unsafe fn chain_on<B: Bus, const STORE: bool>(
     }
 }
 
+/// After the taken Jcc of slot `s` (EIP is its target): goes on with the trace the cache holds
+/// at the target, without returning to the trace loop, when `Cpu::after_jump` would: the
+/// target lies in the page the trace started in, no cached code was written since the chain
+/// was entered, the trace there is of this page's epoch, fits in CS's limit, and its worst case
+/// fits in the budget. Otherwise the chain stops (`JUMPED`) and the trace loop decides.
+///
+/// The trace so far is counted (instructions, table costs), as `after_jump` does, and the next
+/// trace becomes the chain's (`cx`), so the trace loop finds it when the chain stops there.
+///
+/// Out of line, so that the Jcc's chained form, not taken, stays without a stack frame.
+///
+/// # Safety
+/// As for `chained`; the traces `cx` points at were built for bus type `B`.
+#[inline(never)]
+unsafe fn jump_on<B: Bus>(
+    cpu: &mut Cpu,
+    bus: &mut B,
+    s: *const Slot,
+    cx: &mut ChainCx,
+) -> ChainEnd {
+    if cx.hops == 0 || bus.code_stamp() != cx.stamp {
+        return ChainEnd { at: s, why: JUMPED };
+    }
+    // SAFETY: `cx.trace` points at the trace the chain is in.
+    let t = unsafe { &*cx.trace };
+    let next = if cpu.eip == cx.base {
+        // Back to the trace's own start: a loop that fits in it.
+        t
+    } else {
+        let cs = &cpu.segs[seg::CS as usize];
+        let lin = cs.base.wrapping_add(cpu.eip);
+        if (lin ^ cs.base.wrapping_add(cx.base)) & !PAGE_MASK != 0 {
+            return ChainEnd { at: s, why: JUMPED };
+        }
+        let tag = t.tag & !(PAGE_MASK as u64) | (lin & PAGE_MASK) as u64;
+        // SAFETY: `traces` points at the cache's `SLOTS` traces, of which `index` picks one.
+        let next = unsafe { &*cx.traces.add(index(tag as u32)) };
+        if next.tag != tag
+            || next.epoch != cx.epoch
+            || cpu.eip as u64 + next.bytes as u64 > cs.limit as u64 + 1
+        {
+            return ChainEnd { at: s, why: JUMPED };
+        }
+        next
+    };
+    // SAFETY: `s` points at a slot (the caller's promise).
+    let slot = unsafe { &*s };
+    let cycles = cpu.cycles + slot.spent as u64;
+    if cycles + next.worst as u64 >= cpu.slice_end {
+        return ChainEnd { at: s, why: JUMPED };
+    }
+    cpu.instructions += slot.count as u64;
+    cpu.cycles = cycles;
+    cx.base = cpu.eip;
+    cx.trace = next;
+    cx.hops -= 1;
+    let first = next.slots.as_ptr();
+    // SAFETY: a trace holds at least its end slot, built for `B` like every slot of the cache.
+    unsafe { chain_of::<B>(&*first)(cpu, bus, first, cx) }
+}
+
 /// The chain entry of a slot the trace loop runs itself (and of the end slot).
 ///
 /// # Safety
 /// None needed; the type is that of every chain entry.
-unsafe fn stop<B: Bus>(_: &mut Cpu, _: &mut B, s: *const Slot, _: &ChainCx) -> ChainEnd {
+unsafe fn stop<B: Bus>(_: &mut Cpu, _: &mut B, s: *const Slot, _: &mut ChainCx) -> ChainEnd {
     ChainEnd::before(s)
 }
 
@@ -1185,6 +1279,52 @@ mod tests {
             let (stop, count) = run_for(&code, true, max);
             assert_eq!(count, max, "{stop:?}");
             assert_eq!(run_for(&code, false, max), (stop, count));
+        }
+    }
+
+    /// A loop of two traces of one page that go on with each other inside one chain, until a
+    /// load in the second faults (a word at offset 0xFFFF: #GP in real mode) in the `n`th round;
+    /// the handler reports the low byte of the IP it finds on the stack. Whichever trace the
+    /// chain entered first, the fault is the second trace's, with the count and time exact:
+    ///
+    /// ```text
+    /// 1000  xor ax, ax
+    /// 1002  mov ds, ax
+    /// 1004  mov word [0x34], 0x1100  ; vector 13 -> 0000:1100
+    /// 100A  mov word [0x36], 0
+    /// 1010  mov cx, n - 1
+    /// 1016  mov si, 0xFFFF       ; again
+    /// 1019  sub si, cx
+    /// 101B  cmp si, 0
+    /// 101E  jne 0x1030           ; always taken
+    /// 1030  mov bx, [si]         ; #GP once CX is 0
+    /// 1032  dec cx
+    /// 1033  jns 0x1016
+    /// 1100  pop ax               ; the faulting instruction's IP
+    /// 1101  out 0xF4, al
+    /// 1103  hlt
+    /// ```
+    #[test]
+    fn a_fault_in_a_trace_a_chain_went_on_with_is_that_traces() {
+        for n in [1u16, 2, 3, 4, 5, 6, 7, 40, 41, 42, 43, 100] {
+            let [lo, hi] = (n - 1).to_le_bytes();
+            let mut code = vec![
+                0x31, 0xC0, 0x8E, 0xD8, 0xC7, 0x06, 0x34, 0x00, 0x00, 0x11, 0xC7, 0x06, 0x36, 0x00,
+                0x00, 0x00, 0xB9, lo, hi, 0x90, 0x90, 0x90, 0xBE, 0xFF, 0xFF, 0x29, 0xCE, 0x83,
+                0xFE, 0x00, 0x75, 0x10, 0xF4,
+            ];
+            code.resize(0x30, 0x90);
+            code.extend([0x8B, 0x1C, 0x49, 0x79, 0xE1, 0xF4]);
+            code.resize(0x100, 0x90);
+            code.extend([0x58, 0xE6, 0xF4, 0xF4]);
+            // 5 + 3 NOPs, 7 a round but the last, 4 of the last, then POP and OUT.
+            let count = 8 + 7 * (n as u64 - 1) + 4 + 2;
+            let (_, _, cycles) = run_timed(&code, false, BIG);
+            assert_eq!(
+                run_timed(&code, true, BIG),
+                (Stop::Exit(0x30), count, cycles),
+                "{n} rounds"
+            );
         }
     }
 
