@@ -120,6 +120,16 @@ struct FastEntry {
     addend: usize,
 }
 
+/// How far the `ACC_*` bits of an ordinary access shift for the current privilege level: by 2
+/// to the user bits at CPL 3.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum UserShift {
+    #[default]
+    Supervisor = 0,
+    User = 2,
+}
+
 /// One cached translation.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TlbEntry {
@@ -176,10 +186,17 @@ impl Tlb {
     /// `ACC_WRITE`) at the privilege `user_shift` says (0, or 2 for CPL 3) to `lin`, if a
     /// cached entry grants it directly and the bytes lie in one page.
     #[inline(always)]
-    pub(crate) fn direct(&self, lin: u32, size: u8, kind: u8, user_shift: u8) -> Option<usize> {
+    pub(crate) fn direct(
+        &self,
+        lin: u32,
+        size: u8,
+        kind: u8,
+        user_shift: UserShift,
+    ) -> Option<usize> {
         let e = &self.fast[(lin >> 12) as usize & (TLB_SIZE - 1)];
-        // The `ALLOW_*` bit of the access: ACC_READ → 0, ACC_WRITE → 1, plus 2 for the user.
-        let k = (kind >> 1) + user_shift;
+        // The `ALLOW_*` bit of the access: ACC_READ → 0, ACC_WRITE → 1, plus 2 for the user
+        // (the enum's range tells the compiler the index needs no mask).
+        let k = (kind >> 1) + user_shift as u8;
         // The tag is the page of the first byte plus one; comparing it with the page of the
         // last byte plus one also refuses an access that runs onto the next page.
         let last = lin.wrapping_add(size as u32 - 1);
@@ -291,7 +308,7 @@ impl Cpu {
     /// Whether user-level rules apply to ordinary accesses (CPL 3).
     #[inline(always)]
     pub(crate) fn user_shift(&self) -> u8 {
-        self.user_shift
+        self.user_shift as u8
     }
 
     /// Sets the CPL field and the TLB permission shift that follows from it (nothing else:
@@ -299,7 +316,11 @@ impl Cpu {
     #[inline]
     pub(crate) fn put_cpl(&mut self, cpl: u8) {
         self.cpl = cpl;
-        self.user_shift = ((cpl == 3) as u8) << 1;
+        self.user_shift = if cpl == 3 {
+            UserShift::User
+        } else {
+            UserShift::Supervisor
+        };
     }
 
     /// Translates a linear address for an access of kind `kind` (`ACC_READ`/`ACC_WRITE`) at the
@@ -864,21 +885,39 @@ mod tests {
         let host = buf.as_ptr() as usize;
         let t = tlb_with(0x12345, &mut buf, false);
         let lin = 0x1234_5000;
-        assert_eq!(t.direct(lin + 0xFFC, 4, ACC_READ, 0), Some(host + 0xFFC));
-        assert_eq!(t.direct(lin + 0xFFF, 1, ACC_READ, 2), Some(host + 0xFFF));
+        assert_eq!(
+            t.direct(lin + 0xFFC, 4, ACC_READ, UserShift::Supervisor),
+            Some(host + 0xFFC)
+        );
+        assert_eq!(
+            t.direct(lin + 0xFFF, 1, ACC_READ, UserShift::User),
+            Some(host + 0xFFF)
+        );
         // The last byte on the next page, another page, a write to a read-only grant.
-        assert_eq!(t.direct(lin + 0xFFD, 4, ACC_READ, 0), None);
-        assert_eq!(t.direct(lin + 0xFFF, 2, ACC_READ, 0), None);
-        assert_eq!(t.direct(lin + 0x1000, 1, ACC_READ, 0), None);
-        assert_eq!(t.direct(lin, 4, ACC_WRITE, 0), None);
+        assert_eq!(
+            t.direct(lin + 0xFFD, 4, ACC_READ, UserShift::Supervisor),
+            None
+        );
+        assert_eq!(
+            t.direct(lin + 0xFFF, 2, ACC_READ, UserShift::Supervisor),
+            None
+        );
+        assert_eq!(
+            t.direct(lin + 0x1000, 1, ACC_READ, UserShift::Supervisor),
+            None
+        );
+        assert_eq!(t.direct(lin, 4, ACC_WRITE, UserShift::Supervisor), None);
         // The top of the address space does not wrap onto page 0.
         let mut top = vec![0u8; 4096];
         let t = tlb_with(0xFFFFF, &mut top, true);
         assert_eq!(
-            t.direct(0xFFFF_FFFC, 4, ACC_WRITE, 0),
+            t.direct(0xFFFF_FFFC, 4, ACC_WRITE, UserShift::Supervisor),
             Some(top.as_ptr() as usize + 0xFFC)
         );
-        assert_eq!(t.direct(0xFFFF_FFFE, 4, ACC_WRITE, 0), None);
+        assert_eq!(
+            t.direct(0xFFFF_FFFE, 4, ACC_WRITE, UserShift::Supervisor),
+            None
+        );
     }
 
     #[test]

@@ -212,7 +212,7 @@ pub struct Cpu {
     pub(crate) cpl: u8,
     /// `ACC_*` bits shift left by this for a TLB check at the CPL (2 at CPL 3, else 0); set
     /// with the CPL by `put_cpl`.
-    user_shift: u8,
+    user_shift: mmu::UserShift,
     /// Paging is on (CR0.PG with CR0.PE).
     pub(crate) paging: bool,
     /// What the fast path of a memory access needs of each segment (ES … GS, then two unused
@@ -330,7 +330,7 @@ impl Cpu {
             halted: false,
             unsupported: None,
             cpl: 0,
-            user_shift: 0,
+            user_shift: mmu::UserShift::Supervisor,
             paging: false,
             fast_segs: [FastSeg::default(); 8],
             tlb: mmu::Tlb::new(),
@@ -609,7 +609,7 @@ impl Cpu {
         }
         let lin = seg.base.wrapping_add(off);
         // The TLB also refuses bytes that run onto the next page.
-        self.tlb.direct(lin, size, kind, self.user_shift())
+        self.tlb.direct(lin, size, kind, self.user_shift)
     }
 
     /// Reads `size` (1, 2, 4) bytes at `seg:off`.
