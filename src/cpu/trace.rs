@@ -67,6 +67,7 @@ use super::bus::FastOnly;
 use super::decode::{self, table};
 use super::exec::handlers::{self, handler, may_write_memory, reads_cycles, reads_eip, Handler};
 use super::{seg, Bus, Cpu, Fault, Insn};
+use crate::mem::PageArray;
 
 /// Longest trace, in instructions: enough for the inner loop of the kernel's big-number
 /// multiply (45 instructions), which then runs as one trace branching to its own start.
@@ -148,11 +149,12 @@ pub(crate) struct Trace {
     slots: [Slot; TRACE_MAX + 1],
 }
 
-/// The trace cache (boxed: about 10.5 MiB, of which a lookup touches only the header and the
-/// slots that run).
+/// The trace cache: about 12.5 MiB, of which a lookup touches only the header and the slots
+/// that run. Traces are entered all over it, one host page each, so it lies on the host's
+/// huge pages where it can (one host TLB entry for 2 MiB of traces, not one per trace).
 #[derive(Clone)]
 pub(crate) struct TraceCache {
-    traces: Box<[Trace; SLOTS]>,
+    traces: PageArray<Trace, SLOTS>,
     /// The `Bus::TRACE_ID` of the bus type whose handlers the slots hold (0: none yet).
     bus: u8,
 }
@@ -167,10 +169,9 @@ impl TraceCache {
             worst: 0,
             slots: [Slot::default(); TRACE_MAX + 1],
         };
-        let v: Box<[Trace]> = vec![empty; SLOTS].into_boxed_slice();
-        match v.try_into() {
-            Ok(traces) => TraceCache { traces, bus: 0 },
-            Err(_) => unreachable!("the vector has SLOTS traces"),
+        TraceCache {
+            traces: PageArray::filled(empty),
+            bus: 0,
         }
     }
 

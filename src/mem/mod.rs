@@ -18,7 +18,7 @@
 
 mod pagebuf;
 
-pub use pagebuf::PageBuf;
+pub use pagebuf::{PageArray, PageBuf};
 use thiserror::Error;
 
 /// Page size of the map.

@@ -162,6 +162,56 @@ impl std::fmt::Debug for PageBuf {
     }
 }
 
+/// An array of `N` values of a plain (`Copy`) type in a [`PageBuf`], so that a big table the
+/// interpreter reaches all over (the trace cache) lies on the buffer's huge pages too.
+pub struct PageArray<T: Copy, const N: usize> {
+    buf: PageBuf,
+    _of: std::marker::PhantomData<T>,
+}
+
+impl<T: Copy, const N: usize> PageArray<T, N> {
+    /// `N` copies of `value`.
+    pub fn filled(value: T) -> PageArray<T, N> {
+        const { assert!(std::mem::align_of::<T>() <= ALIGN) };
+        let mut buf = PageBuf::zeroed(std::mem::size_of::<[T; N]>());
+        let first = buf.as_mut_ptr().cast::<T>();
+        for i in 0..N {
+            // SAFETY: the buffer holds `N` values of `T`, aligned (page alignment covers
+            // `T`'s); each is written once, and `T: Copy` has no drop to skip.
+            unsafe { first.add(i).write(value) };
+        }
+        PageArray {
+            buf,
+            _of: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> Clone for PageArray<T, N> {
+    fn clone(&self) -> Self {
+        PageArray {
+            buf: PageBuf::from_slice(&self.buf),
+            _of: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: Copy, const N: usize> Deref for PageArray<T, N> {
+    type Target = [T; N];
+    fn deref(&self) -> &[T; N] {
+        // SAFETY: the buffer holds `N` initialised values of `T` (written in `filled`),
+        // suitably aligned; a shared borrow of `self` gives shared access.
+        unsafe { &*self.buf.as_ptr().cast::<[T; N]>() }
+    }
+}
+
+impl<T: Copy, const N: usize> DerefMut for PageArray<T, N> {
+    fn deref_mut(&mut self) -> &mut [T; N] {
+        // SAFETY: as in `deref`, and `&mut self` makes the access exclusive.
+        unsafe { &mut *self.buf.as_mut_ptr().cast::<[T; N]>() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +230,18 @@ mod tests {
         let c = PageBuf::from_slice(&[1, 2, 3]);
         assert_eq!(&c[..], &[1, 2, 3]);
         assert!(PageBuf::zeroed(0).is_empty());
+    }
+
+    #[test]
+    fn an_array_holds_its_values_from_a_huge_page_boundary() {
+        let mut a = PageArray::<(u64, u32), 300_000>::filled((7, 9));
+        assert!(a.iter().all(|&v| v == (7, 9)));
+        a[299_999].1 = 5;
+        assert_eq!(a[299_999], (7, 5));
+        let b = a.clone();
+        assert_eq!((b[0], b[299_999]), ((7, 9), (7, 5)));
+        if cfg!(target_os = "linux") {
+            assert_eq!(a.as_ptr() as usize % HUGE, 0);
+        }
     }
 }
