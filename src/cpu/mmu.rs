@@ -109,15 +109,27 @@ const ALLOW_RU: u8 = 4;
 const ALLOW_WU: u8 = 8;
 
 /// The direct-access view of one TLB entry, all the fast path reads: for each `ALLOW_*` bit
-/// (supervisor read, supervisor write, user read, user write), the linear page number plus one
-/// when that access may use the host page, else 0; and the host address minus the linear page
-/// address, so that the host address of a byte is `addend + lin`. Aligned to 32 bytes so
+/// (supervisor read, supervisor write, user read, user write), the linear page address when
+/// that access may use the host page, else `NO_PAGE`; and the host address minus the linear
+/// page address, so that the host address of a byte is `addend + lin`. Aligned to 32 bytes so
 /// that finding an entry is one shift.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 #[repr(C, align(32))]
 struct FastEntry {
     tags: [u32; 4],
     addend: usize,
+}
+
+/// A `FastEntry` tag no access matches (page addresses have the low 12 bits clear).
+const NO_PAGE: u32 = 1;
+
+impl Default for FastEntry {
+    fn default() -> FastEntry {
+        FastEntry {
+            tags: [NO_PAGE; 4],
+            addend: 0,
+        }
+    }
 }
 
 /// How far the `ACC_*` bits of an ordinary access shift for the current privilege level: by 2
@@ -197,10 +209,10 @@ impl Tlb {
         // The `ALLOW_*` bit of the access: ACC_READ → 0, ACC_WRITE → 1, plus 2 for the user
         // (the enum's range tells the compiler the index needs no mask).
         let k = (kind >> 1) + user_shift as u8;
-        // The tag is the page of the first byte plus one; comparing it with the page of the
-        // last byte plus one also refuses an access that runs onto the next page.
+        // The tag is the page of the first byte; comparing it with the page of the last byte
+        // also refuses an access that runs onto the next page.
         let last = lin.wrapping_add(size as u32 - 1);
-        if e.tags[k as usize & 3] == (last >> 12) + 1 {
+        if e.tags[k as usize & 3] == last & !0xFFF {
             Some(e.addend.wrapping_add(lin as usize))
         } else {
             None
@@ -211,13 +223,12 @@ impl Tlb {
     #[inline]
     fn sync(&mut self, idx: usize) {
         let e = &self.entries[idx];
-        let page = e.tag >> 12;
         let f = &mut self.fast[idx];
         for (k, tag) in f.tags.iter_mut().enumerate() {
             *tag = if e.tag & 1 != 0 && e.direct & (1 << k) != 0 {
-                page + 1
+                e.tag & !0xFFF
             } else {
-                0
+                NO_PAGE
             };
         }
         f.addend = e.host.wrapping_sub((e.tag & !0xFFF) as usize);
@@ -921,7 +932,7 @@ mod tests {
     }
 
     #[test]
-    fn fast_segments_keep_the_last_offset_of_each_size() {
+    fn fast_segments_keep_where_each_size_and_kind_of_access_ends() {
         let seg = |limit| Segment {
             selector: 0x10,
             base: 0x1000,
@@ -929,11 +940,15 @@ mod tests {
             attrs: 0x93,
         };
         let f = FastSeg::new(&seg(0xFFFF), ACC_READ | ACC_WRITE);
-        assert_eq!(f.last_start[..3], [0xFFFF, 0xFFFE, 0xFFFC]);
-        assert_eq!((f.base, f.acc), (0x1000, ACC_READ | ACC_WRITE));
+        assert_eq!(f.ends[0][..3], [0x10000, 0xFFFF, 0xFFFD]);
+        assert_eq!(f.ends[1], f.ends[0]);
+        assert_eq!(f.base, 0x1000);
+        // Read-only: no write takes the fast path. The byte at 0xFFFFFFFF takes the full
+        // checks (its end would be 2^32).
         let f = FastSeg::new(&seg(u32::MAX), ACC_READ);
-        assert_eq!(f.last_start[..3], [u32::MAX, u32::MAX - 1, u32::MAX - 3]);
+        assert_eq!(f.ends[0][..3], [u32::MAX, u32::MAX, u32::MAX - 2]);
+        assert_eq!(f.ends[1], [0; 4]);
         // Below 3 the subtraction would wrap: such segments take the slow path.
-        assert_eq!(FastSeg::new(&seg(2), ACC_READ).acc, 0);
+        assert_eq!(FastSeg::new(&seg(2), ACC_READ).ends, [[0; 4]; 2]);
     }
 }

@@ -73,35 +73,45 @@ pub struct Segment {
     pub attrs: u16,
 }
 
-/// A segment as the fast path of a memory access sees it: a copy of its base, the highest
-/// offset at which an access of 1, 2 and 4 bytes lies wholly inside its limit, and the
-/// accesses it allows there (`mmu::ACC_*`; 0 sends every access through the full checks:
-/// null, expand-down and execute-only segments, limits below 3, alignment checks, data
-/// breakpoints).
+/// A segment as the fast path of a memory access sees it: a copy of its base and, for reads
+/// and writes, the offsets at which an access of 1, 2 and 4 bytes lies wholly inside its
+/// limit — all below `ends[kind][size >> 1]` — or none for the accesses it sends through the
+/// full checks (null, expand-down and execute-only segments, limits below 3, alignment
+/// checks, data breakpoints). So the fast path tests the permission and the limit at once.
 #[derive(Clone, Copy, Debug, Default)]
-#[repr(C, align(16))]
+#[repr(C, align(64))]
 pub(crate) struct FastSeg {
     pub(crate) base: u32,
-    /// `limit`, `limit - 1`, `limit - 3`, by operand size 1, 2, 4 (at `size >> 1`; the fourth
-    /// entry only spares a bounds check).
-    pub(crate) last_start: [u32; 4],
-    pub(crate) acc: u8,
+    /// The limit the copy was made from.
+    limit: u32,
+    /// One past the last offset at which an access fits, by kind (`ACC_READ >> 1`,
+    /// `ACC_WRITE >> 1`) and operand size 1, 2, 4 (at `size >> 1`; the fourth entry only
+    /// spares a bounds check): `limit + 1`, `limit`, `limit - 2`, or 0 for none. A byte at
+    /// offset 0xFFFFFFFF, which the first cannot say, takes the full checks.
+    pub(crate) ends: [[u32; 4]; 2],
 }
 
 impl FastSeg {
-    /// The fast-path view of segment `seg`, which allows accesses `acc`.
+    /// The fast-path view of segment `seg`, which allows accesses `acc` (`mmu::ACC_*` bits).
     pub(crate) fn new(seg: &Segment, acc: u8) -> FastSeg {
         let limit = seg.limit;
+        let ends = |kind: u8| {
+            if acc & kind == 0 || limit < 3 {
+                [0; 4]
+            } else {
+                [limit.saturating_add(1), limit, limit - 2, 0]
+            }
+        };
         FastSeg {
             base: seg.base,
-            last_start: [limit, limit.wrapping_sub(1), limit.wrapping_sub(3), 0],
-            acc: if limit < 3 { 0 } else { acc },
+            limit,
+            ends: [ends(mmu::ACC_READ), ends(mmu::ACC_WRITE)],
         }
     }
 
-    /// The limit the copy was made from.
-    fn limit(&self) -> u32 {
-        self.last_start[0]
+    /// Whether some access may take the fast path.
+    fn allows_any(&self) -> bool {
+        self.ends != [[0; 4]; 2]
     }
 }
 
@@ -599,12 +609,12 @@ impl Cpu {
     fn plain_access(&self, s: u8, off: u32, size: u8, kind: u8) -> Option<usize> {
         let seg = &self.fast_segs[s as usize & 7];
         debug_assert!(
-            seg.acc == 0
-                || (seg.base, seg.limit())
+            !seg.allows_any()
+                || (seg.base, seg.limit)
                     == (self.segs[s as usize].base, self.segs[s as usize].limit),
             "fast_segs[{s}] is stale: a segment changed without update_seg_acc"
         );
-        if seg.acc & kind == 0 || off > seg.last_start[(size >> 1) as usize & 3] {
+        if off >= seg.ends[(kind >> 1) as usize & 1][(size >> 1) as usize & 3] {
             return None;
         }
         let lin = seg.base.wrapping_add(off);
