@@ -350,7 +350,7 @@ impl Cpu {
                             page: t.tag as u32,
                             epoch: t.epoch,
                             trace: t,
-                            traces: tc.traces.as_ptr(),
+                            traces: &*tc.traces,
                             hops: HOPS,
                         };
                         // SAFETY: the slot is linked, so its `chain` is a chained form for bus
@@ -512,11 +512,6 @@ impl Cpu {
     ) -> Option<&'t Trace> {
         self.instructions += s.count as u64;
         self.cycles += s.spent as u64;
-        let cs = &self.segs[seg::CS as usize];
-        let lin = cs.base.wrapping_add(self.eip);
-        if (lin ^ cs.base.wrapping_add(base)) & !PAGE_MASK != 0 {
-            return None;
-        }
         let now = bus.code_stamp();
         if now != *stamp {
             if bus.code_epoch(t.tag as u32) != Some(t.epoch) {
@@ -524,19 +519,7 @@ impl Cpu {
             }
             *stamp = now;
         }
-        let next = if self.eip == base {
-            t
-        } else {
-            let tag = t.tag & !(PAGE_MASK as u64) | (lin & PAGE_MASK) as u64;
-            let next = &tc.traces[index(tag as u32)];
-            if next.tag != tag
-                || next.epoch != t.epoch
-                || self.eip as u64 + next.bytes as u64 > cs.limit as u64 + 1
-            {
-                return None;
-            }
-            next
-        };
+        let next = trace_in_page(&tc.traces, t, base, self.eip, &self.segs[seg::CS as usize])?;
         (self.cycles + (next.worst as u64) < self.slice_end).then_some(next)
     }
 
@@ -746,7 +729,7 @@ struct ChainCx {
     /// The trace.
     trace: *const Trace,
     /// The cache's traces.
-    traces: *const Trace,
+    traces: *const [Trace; SLOTS],
     /// How many more taken branches the chain may follow before it returns to the trace loop.
     hops: u32,
 }
@@ -920,6 +903,34 @@ unsafe fn chain_on<B: Bus, const STORE: bool>(
     }
 }
 
+/// The trace to go on with at `eip`, the target of a taken branch in trace `t` (which started
+/// at `base`), without a lookup, if the cache holds one there and the target lies in the
+/// page `t` started in: `t` itself for a branch to its own start, or another trace of the
+/// page, of its epoch, that fits in CS's limit (see `Cpu::after_jump` for why that suffices,
+/// when the page's code is still `t`'s).
+#[inline(always)]
+fn trace_in_page<'t>(
+    traces: &'t [Trace; SLOTS],
+    t: &'t Trace,
+    base: u32,
+    eip: u32,
+    cs: &super::Segment,
+) -> Option<&'t Trace> {
+    if eip == base {
+        return Some(t);
+    }
+    let lin = cs.base.wrapping_add(eip);
+    if (lin ^ cs.base.wrapping_add(base)) & !PAGE_MASK != 0 {
+        return None;
+    }
+    let tag = t.tag & !(PAGE_MASK as u64) | (lin & PAGE_MASK) as u64;
+    let next = &traces[index(tag as u32)];
+    (next.tag == tag
+        && next.epoch == t.epoch
+        && eip as u64 + next.bytes as u64 <= cs.limit as u64 + 1)
+        .then_some(next)
+}
+
 /// After the taken Jcc of slot `s` (EIP is its target): goes on with the trace the cache holds
 /// at the target, without returning to the trace loop, when `Cpu::after_jump` would: the
 /// target lies in the page the trace started in, no cached code was written since the chain
@@ -943,27 +954,10 @@ unsafe fn jump_on<B: Bus>(
     if cx.hops == 0 || bus.code_stamp() != cx.stamp {
         return ChainEnd { at: s, why: JUMPED };
     }
-    // SAFETY: `cx.trace` points at the trace the chain is in.
-    let t = unsafe { &*cx.trace };
-    let next = if cpu.eip == cx.base {
-        // Back to the trace's own start: a loop that fits in it.
-        t
-    } else {
-        let cs = &cpu.segs[seg::CS as usize];
-        let lin = cs.base.wrapping_add(cpu.eip);
-        if (lin ^ cs.base.wrapping_add(cx.base)) & !PAGE_MASK != 0 {
-            return ChainEnd { at: s, why: JUMPED };
-        }
-        let tag = t.tag & !(PAGE_MASK as u64) | (lin & PAGE_MASK) as u64;
-        // SAFETY: `traces` points at the cache's `SLOTS` traces, of which `index` picks one.
-        let next = unsafe { &*cx.traces.add(index(tag as u32)) };
-        if next.tag != tag
-            || next.epoch != cx.epoch
-            || cpu.eip as u64 + next.bytes as u64 > cs.limit as u64 + 1
-        {
-            return ChainEnd { at: s, why: JUMPED };
-        }
-        next
+    // SAFETY: `cx.trace` points at the trace the chain is in, `cx.traces` at the cache.
+    let (t, traces) = unsafe { (&*cx.trace, &*cx.traces) };
+    let Some(next) = trace_in_page(traces, t, cx.base, cpu.eip, &cpu.segs[seg::CS as usize]) else {
+        return ChainEnd { at: s, why: JUMPED };
     };
     // SAFETY: `s` points at a slot (the caller's promise).
     let slot = unsafe { &*s };
