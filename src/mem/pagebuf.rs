@@ -172,7 +172,8 @@ pub struct PageArray<T: Copy, const N: usize> {
 impl<T: Copy, const N: usize> PageArray<T, N> {
     /// `N` copies of `value`.
     pub fn filled(value: T) -> PageArray<T, N> {
-        const { assert!(std::mem::align_of::<T>() <= ALIGN) };
+        // A page-aligned buffer holds any `T`; an empty one would not be aligned for it.
+        const { assert!(std::mem::align_of::<T>() <= ALIGN && std::mem::size_of::<[T; N]>() > 0) };
         let mut buf = PageBuf::zeroed(std::mem::size_of::<[T; N]>());
         let first = buf.as_mut_ptr().cast::<T>();
         for i in 0..N {
